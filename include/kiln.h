@@ -1,0 +1,210 @@
+/*
+ * kiln.h - the public C API of kiln, an ONNX inference optimizer and runtime.
+ *
+ * The shape follows TensorRT's split:
+ *   network   an ONNX model parsed into kiln's graph IR    (kiln_network_*)
+ *   config    options for building an engine               (kiln_builder_config_*)
+ *   engine    the built, immutable, shareable artefact      (kiln_engine_*)
+ *   context   per-run state: input shapes, buffers, outputs (kiln_context_*)
+ *
+ * Every call that can fail returns a kiln_status; on failure kiln_last_error()
+ * returns a message for the calling thread that names the node, tensor, byte
+ * offset or option at fault. Handles are opaque. Ownership is stated at each
+ * declaration: "caller frees" means the matching *_free function must be
+ * called; "borrowed" means the pointer stays valid for the stated lifetime.
+ * The library never prints, exits or aborts.
+ */
+#ifndef KILN_H
+#define KILN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define KILN_API __declspec(dllexport)
+#else
+#define KILN_API __attribute__((visibility("default")))
+#endif
+
+#define KILN_VERSION_MAJOR 0
+#define KILN_VERSION_MINOR 1
+#define KILN_VERSION_PATCH 0
+
+/* Largest tensor rank kiln handles. */
+#define KILN_MAX_RANK 8
+
+typedef enum kiln_status {
+    KILN_OK = 0,
+    KILN_ERR_INVALID_ARGUMENT = 1, /* a bad argument to an API call */
+    KILN_ERR_PARSE = 2,            /* malformed model, tensor or file */
+    KILN_ERR_UNSUPPORTED = 3,      /* an op, dtype, attribute or opset kiln does not implement */
+    KILN_ERR_SHAPE = 4,            /* shapes that do not agree */
+    KILN_ERR_OUT_OF_MEMORY = 5,    /* an allocation failed */
+    KILN_ERR_LIMIT = 6,            /* a size over a configured or absolute limit */
+    KILN_ERR_IO = 7,               /* a file could not be read or written */
+    KILN_ERR_GRAPH = 8,            /* a graph that fails verification (cycle, no producer, ...) */
+    KILN_ERR_SECURITY = 9,         /* external data that points outside the model's folder */
+    KILN_ERR_NOT_FOUND = 10,       /* a named input or output that does not exist */
+    KILN_ERR_INTERNAL = 11         /* a kiln bug */
+} kiln_status;
+
+/* Tensor element types; the values are ONNX's TensorProto.DataType. */
+typedef enum kiln_dtype {
+    KILN_UNDEFINED = 0,
+    KILN_FLOAT32 = 1,
+    KILN_UINT8 = 2,
+    KILN_INT8 = 3,
+    KILN_UINT16 = 4,
+    KILN_INT16 = 5,
+    KILN_INT32 = 6,
+    KILN_INT64 = 7,
+    KILN_STRING = 8,
+    KILN_BOOL = 9,
+    KILN_FLOAT16 = 10,
+    KILN_FLOAT64 = 11,
+    KILN_UINT32 = 12,
+    KILN_UINT64 = 13,
+    KILN_COMPLEX64 = 14,
+    KILN_COMPLEX128 = 15,
+    KILN_BFLOAT16 = 16,
+    KILN_FLOAT8E4M3FN = 17,
+    KILN_FLOAT8E4M3FNUZ = 18,
+    KILN_FLOAT8E5M2 = 19,
+    KILN_FLOAT8E5M2FNUZ = 20,
+    KILN_UINT4 = 21,
+    KILN_INT4 = 22,
+    KILN_FLOAT4E2M1 = 23,
+    KILN_FLOAT8E8M0 = 24,
+    KILN_DTYPE_COUNT = 25
+} kiln_dtype;
+
+typedef enum kiln_precision {
+    KILN_PRECISION_FP32 = 0, /* the only precision built so far */
+    KILN_PRECISION_FP16 = 1, /* reserved */
+    KILN_PRECISION_INT8 = 2  /* reserved */
+} kiln_precision;
+
+/* Tactic sources, a bit mask (reserved for the autotuner). */
+typedef enum kiln_tactic_source {
+    KILN_TACTIC_KILN = 1u << 0,
+    KILN_TACTIC_OPENBLAS = 1u << 1,
+    KILN_TACTIC_ONEDNN = 1u << 2,
+    KILN_TACTIC_CUDNN = 1u << 3,
+    KILN_TACTIC_CUBLASLT = 1u << 4
+} kiln_tactic_source;
+
+/* Describes one input or output. Strings and arrays are borrowed from the
+ * object that filled it and live as long as that object. A dim is >= 0 when
+ * known, or -1 when symbolic or unknown; dim_names[i] then names the symbol
+ * (for example "batch") or is NULL. */
+typedef struct kiln_io_info {
+    const char *name;
+    kiln_dtype dtype;
+    int rank; /* -1 when unknown */
+    int64_t dims[KILN_MAX_RANK];
+    const char *dim_names[KILN_MAX_RANK];
+} kiln_io_info;
+
+/* A read-only view of a tensor owned by kiln. */
+typedef struct kiln_tensor_view {
+    const char *name;
+    kiln_dtype dtype;
+    int rank;
+    int64_t dims[KILN_MAX_RANK];
+    const void *data;
+    size_t nbytes;
+} kiln_tensor_view;
+
+typedef struct kiln_network kiln_network;
+typedef struct kiln_builder_config kiln_builder_config;
+typedef struct kiln_engine kiln_engine;
+typedef struct kiln_context kiln_context;
+
+/* ---- library ---------------------------------------------------------- */
+
+/* "MAJOR.MINOR.PATCH"; static storage. */
+KILN_API const char *kiln_version(void);
+/* The message of the last failed call on this thread; borrowed until the next
+ * failing call on this thread. Never NULL. */
+KILN_API const char *kiln_last_error(void);
+/* A short name for a status; static storage. */
+KILN_API const char *kiln_status_name(kiln_status status);
+/* "float32", "int64", ...; static storage. NULL for an unknown value. */
+KILN_API const char *kiln_dtype_name(kiln_dtype dtype);
+/* Bytes of one element as kiln stores it (sub-byte types take one byte each);
+ * 0 for STRING, UNDEFINED or an unknown value. */
+KILN_API size_t kiln_dtype_size(kiln_dtype dtype);
+
+/* ---- network: ONNX parsed into kiln's IR ----------------------------- */
+
+/* Parses an ONNX file. External data is resolved inside the model's folder
+ * only. On success *out is the caller's to free with kiln_network_free. */
+KILN_API kiln_status kiln_network_from_file(const char *path, kiln_network **out);
+/* Parses an ONNX model held in memory (the bytes are not retained).
+ * base_dir is the folder external data is resolved in; NULL refuses
+ * external data. Caller frees *out. */
+KILN_API kiln_status kiln_network_from_memory(const void *data, size_t size, const char *base_dir,
+                                              kiln_network **out);
+KILN_API void kiln_network_free(kiln_network *network);
+KILN_API kiln_status kiln_network_num_io(const kiln_network *network, int is_output, int *count);
+/* Fills *info for input (is_output = 0) or output (is_output = 1) number
+ * index; strings are borrowed from the network. */
+KILN_API kiln_status kiln_network_io(const kiln_network *network, int is_output, int index, kiln_io_info *info);
+/* Number of nodes in the parsed graph. */
+KILN_API kiln_status kiln_network_num_nodes(const kiln_network *network, int *count);
+
+/* ---- builder config --------------------------------------------------- */
+
+/* Caller frees *out with kiln_builder_config_free. */
+KILN_API kiln_status kiln_builder_config_create(kiln_builder_config **out);
+KILN_API void kiln_builder_config_free(kiln_builder_config *config);
+KILN_API kiln_status kiln_builder_config_set_precision(kiln_builder_config *config, kiln_precision precision);
+/* Scratch memory tactics may use, in bytes (reserved for the autotuner). */
+KILN_API kiln_status kiln_builder_config_set_workspace(kiln_builder_config *config, size_t bytes);
+/* Mask of kiln_tactic_source (reserved for the autotuner). */
+KILN_API kiln_status kiln_builder_config_set_tactic_sources(kiln_builder_config *config, uint32_t mask);
+/* The largest single tensor the engine may allocate; larger requests fail
+ * with KILN_ERR_LIMIT. Default: 16 GiB. */
+KILN_API kiln_status kiln_builder_config_set_max_tensor_bytes(kiln_builder_config *config, size_t bytes);
+/* Fixes the shape of input `name` for the build (symbolic dims get values).
+ * The strings are copied. */
+KILN_API kiln_status kiln_builder_config_set_input_shape(kiln_builder_config *config, const char *name, int rank,
+                                                         const int64_t *dims);
+
+/* ---- engine ----------------------------------------------------------- */
+
+/* Builds an engine from a network. The engine shares the network's graph
+ * and weights by reference count: either may be freed first.
+ * Caller frees *out with kiln_engine_free. config may be NULL (defaults). */
+KILN_API kiln_status kiln_engine_build(const kiln_network *network, const kiln_builder_config *config,
+                                       kiln_engine **out);
+KILN_API void kiln_engine_free(kiln_engine *engine);
+KILN_API kiln_status kiln_engine_num_io(const kiln_engine *engine, int is_output, int *count);
+/* Strings in *info are borrowed from the engine. */
+KILN_API kiln_status kiln_engine_io(const kiln_engine *engine, int is_output, int index, kiln_io_info *info);
+
+/* ---- execution context ------------------------------------------------ */
+
+/* A context holds the buffers of one run; several contexts may share one
+ * engine. Caller frees *out with kiln_context_free (before the engine). */
+KILN_API kiln_status kiln_context_create(kiln_engine *engine, kiln_context **out);
+KILN_API void kiln_context_free(kiln_context *context);
+/* Binds host memory for input `name`. The data is borrowed until the next
+ * kiln_context_run returns; dtype and shape must match the model. */
+KILN_API kiln_status kiln_context_set_input(kiln_context *context, const char *name, kiln_dtype dtype, int rank,
+                                            const int64_t *dims, const void *data, size_t nbytes);
+/* Runs the model on the bound inputs. */
+KILN_API kiln_status kiln_context_run(kiln_context *context);
+/* A view of output `name` (or of output number `index` when name is NULL)
+ * of the last run; data is borrowed until the next run or free. */
+KILN_API kiln_status kiln_context_output(const kiln_context *context, const char *name, int index,
+                                         kiln_tensor_view *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KILN_H */

@@ -1,0 +1,35 @@
+/*
+ * infer_util.h - helpers shared by the shape-inference functions.
+ * Every helper handles KILN_DIM_UNKNOWN input dims (see op_registry.h).
+ */
+#ifndef KILN_IR_INFER_UTIL_H
+#define KILN_IR_INFER_UTIL_H
+
+#include "ir/op_registry.h"
+
+/* numpy-style multidirectional broadcast of a and b into (rank, dims). */
+kiln_status kiln_broadcast_shape(int ra, const int64_t *da, int rb, const int64_t *db, int *rank, int64_t *dims);
+/* Broadcast of every present input of ctx (variadic ops). */
+kiln_status kiln_broadcast_inputs(const kiln_op_ctx *ctx, int first, int last, int *rank, int64_t *dims);
+/* out[o] gets in[i]'s dtype and shape. */
+void kiln_infer_copy(kiln_op_ctx *ctx, int o, int i);
+/* Sets out[o] to (dtype, rank, dims). */
+void kiln_infer_set(kiln_op_ctx *ctx, int o, kiln_dtype dt, int rank, const int64_t *dims);
+/* axis in [-rank, rank) -> [0, rank); error names the attribute. */
+kiln_status kiln_norm_axis(int64_t axis, int rank, const char *what, int *out);
+/* Reads an integer tensor's data (int32/int64/...) into vals (up to max).
+ * Fails when the data is not known or longer than max. */
+kiln_status kiln_read_ints(const kiln_tensor *t, int64_t *vals, int max, int *count, const char *what);
+/* Same for a float tensor's values. */
+kiln_status kiln_read_floats(const kiln_tensor *t, double *vals, int max, int *count, const char *what);
+/* Requires input i to be present; error names its position. */
+kiln_status kiln_need_input(const kiln_op_ctx *ctx, int i);
+/* Requires in[i]'s rank to be known and within [lo, hi]. */
+kiln_status kiln_need_rank(const kiln_op_ctx *ctx, int i, int lo, int hi);
+/* dim arithmetic that keeps KILN_DIM_UNKNOWN */
+static inline int64_t kiln_dim_mul(int64_t a, int64_t b) { return a < 0 || b < 0 ? KILN_DIM_UNKNOWN : a * b; }
+static inline int64_t kiln_dim_add(int64_t a, int64_t b) { return a < 0 || b < 0 ? KILN_DIM_UNKNOWN : a + b; }
+/* The unsupported-dtype error, naming the op and the input. */
+kiln_status kiln_unsupported_dtype(const kiln_op_ctx *ctx, const char *which, kiln_dtype dt);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * op_registry.c - joins the per-family schema tables into one lookup.
+ */
+#include "ir/op_registry.h"
+
+#include <string.h>
+
+static const kiln_op_schema *const families[] = {
+    kiln_schemas_elementwise, kiln_schemas_conv_pool, kiln_schemas_linalg,  kiln_schemas_norm_attention,
+    kiln_schemas_tensor,      kiln_schemas_reduce,    kiln_schemas_cast_quant, kiln_schemas_resize_sample,
+};
+
+#define N_FAMILIES ((int)(sizeof families / sizeof families[0]))
+
+const kiln_op_schema *kiln_op_find(const char *domain, const char *name)
+{
+    if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0)
+        return NULL;
+    for (int f = 0; f < N_FAMILIES; f++)
+        for (const kiln_op_schema *s = families[f]; s->name; s++)
+            if (strcmp(s->name, name) == 0)
+                return s;
+    return NULL;
+}
+
+int kiln_op_count(void)
+{
+    int n = 0;
+    for (int f = 0; f < N_FAMILIES; f++)
+        for (const kiln_op_schema *s = families[f]; s->name; s++)
+            n++;
+    return n;
+}
+
+const kiln_op_schema *kiln_op_at(int i)
+{
+    for (int f = 0; f < N_FAMILIES; f++)
+        for (const kiln_op_schema *s = families[f]; s->name; s++)
+            if (i-- == 0)
+                return s;
+    return NULL;
+}
