@@ -1,5 +1,7 @@
 # Optional CUDA backend. AUTO enables it where a CUDA compiler is found.
 set(KILN_HAVE_CUDA OFF)
+# architectures are given explicitly below (sm_90a + PTX)
+set(CMAKE_CUDA_ARCHITECTURES OFF)
 if(NOT KILN_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   check_language(CUDA)
@@ -15,12 +17,13 @@ if(KILN_HAVE_CUDA AND KILN_CUDA_SOURCES)
   enable_language(CUDA)
   find_package(CUDAToolkit REQUIRED)
   # Hopper natively, plus PTX so newer GPUs JIT
-  set(CMAKE_CUDA_ARCHITECTURES OFF)
   add_library(kiln_cuda OBJECT ${KILN_CUDA_SOURCES})
   target_compile_options(kiln_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:
-    -gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_90,code=compute_90>)
+    -gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_90,code=compute_90 -Werror=all-warnings>)
   target_include_directories(kiln_cuda PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
   target_link_libraries(kiln_cuda PUBLIC CUDA::cudart)
+  # targets made before CUDA was enabled take no default architectures
+  set_target_properties(kiln_cuda kiln_static kiln_shared PROPERTIES CUDA_ARCHITECTURES OFF)
   target_sources(kiln_static PRIVATE $<TARGET_OBJECTS:kiln_cuda>)
   target_sources(kiln_shared PRIVATE $<TARGET_OBJECTS:kiln_cuda>)
   target_link_libraries(kiln_static PUBLIC CUDA::cudart)

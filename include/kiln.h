@@ -139,6 +139,13 @@ KILN_API const char *kiln_dtype_name(kiln_dtype dtype);
  * 0 for STRING, UNDEFINED or an unknown value. */
 KILN_API size_t kiln_dtype_size(kiln_dtype dtype);
 
+/* Number of NVIDIA GPUs kiln can use: 0 when built without CUDA or when no
+ * device or driver is present (not an error). */
+KILN_API kiln_status kiln_gpu_count(int *count);
+/* A one-line description of GPU `index`, such as
+ * "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.2 GiB)", into buf. */
+KILN_API kiln_status kiln_gpu_describe(int index, char *buf, size_t len);
+
 /* ---- network: ONNX parsed into kiln's IR ----------------------------- */
 
 /* Parses an ONNX file. External data is resolved inside the model's folder
@@ -156,6 +163,27 @@ KILN_API kiln_status kiln_network_num_io(const kiln_network *network, int is_out
 KILN_API kiln_status kiln_network_io(const kiln_network *network, int is_output, int index, kiln_io_info *info);
 /* Number of nodes in the parsed graph. */
 KILN_API kiln_status kiln_network_num_nodes(const kiln_network *network, int *count);
+
+/* One node of a network; strings are borrowed from the network. */
+typedef struct kiln_node_info {
+    const char *name;
+    const char *op_type;
+    const char *domain; /* "" for ONNX's default domain */
+    int opset;
+    int n_inputs, n_outputs;
+} kiln_node_info;
+
+KILN_API kiln_status kiln_network_node(const kiln_network *network, int index, kiln_node_info *info);
+
+typedef struct kiln_network_stats {
+    int n_nodes;
+    int64_t n_parameters;  /* elements of all constant tensors (weights) */
+    int64_t weight_bytes;
+    double flops;          /* estimated floating-point operations of one run */
+    int flops_symbolic;    /* 1: some dims were symbolic and counted as 1 */
+} kiln_network_stats;
+
+KILN_API kiln_status kiln_network_stats_get(const kiln_network *network, kiln_network_stats *stats);
 
 /* ---- builder config --------------------------------------------------- */
 

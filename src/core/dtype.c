@@ -297,6 +297,12 @@ void kiln_convert(const void *src, kiln_dtype src_dt, void *dst, kiln_dtype dst_
     } else if (src_dt == KILN_FLOAT16 && dst_dt == KILN_FLOAT32) {
         for (size_t i = 0; i < n; i++)
             ((float *)dst)[i] = kiln_f16_to_f32(((const uint16_t *)src)[i]);
+    } else if (src_dt == KILN_FLOAT32 && dst_dt == KILN_FLOAT64) {
+        for (size_t i = 0; i < n; i++)
+            ((double *)dst)[i] = ((const float *)src)[i];
+    } else if (src_dt == KILN_FLOAT64 && dst_dt == KILN_FLOAT32) {
+        for (size_t i = 0; i < n; i++)
+            ((float *)dst)[i] = (float)((const double *)src)[i];
     } else if (kiln_dtype_is_float(dst_dt) || kiln_dtype_is_float(src_dt)) {
         for (size_t i = 0; i < n; i++)
             kiln_store_f64(dst, dst_dt, i, kiln_load_f64(src, src_dt, i));

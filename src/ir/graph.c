@@ -339,3 +339,25 @@ int kiln_attr_floats(const kiln_node *n, const char *name, const float **vals, i
     *count = a->n;
     return 1;
 }
+
+const char *kiln_graph_shape_str(const kiln_graph *g, const int64_t *dims, int rank, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    if (rank <= 0)
+        return kiln_shape_str(dims, rank, buf, len);
+    for (int i = 0; i < rank && used < len; i++) {
+        const char *sep = i ? "x" : "";
+        int w;
+        if (dims[i] >= 0)
+            w = snprintf(buf + used, len - used, "%s%lld", sep, (long long)dims[i]);
+        else if (KILN_DIM_IS_SYMBOL(dims[i]) && KILN_DIM_SYMBOL_ID(dims[i]) < g->n_symbols)
+            w = snprintf(buf + used, len - used, "%s%s", sep, g->symbols[KILN_DIM_SYMBOL_ID(dims[i])]);
+        else
+            w = snprintf(buf + used, len - used, "%s?", sep);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}

@@ -135,6 +135,9 @@ kiln_status kiln_graph_add_input(kiln_graph *g, int value);
 kiln_status kiln_graph_add_output(kiln_graph *g, int value);
 void kiln_attr_clear(kiln_attr *a);
 
+/* A shape such as "batchx3x224x224": symbols by their names, unknown as "?". */
+const char *kiln_graph_shape_str(const kiln_graph *g, const int64_t *dims, int rank, char *buf, size_t len);
+
 /* A human-readable node label: its name, or "#<index> (<op>)" when unnamed. */
 const char *kiln_node_label(const kiln_graph *g, int node, char *buf, size_t len);
 

@@ -1,17 +1,61 @@
 /*
- * main.c - the kiln command line: dispatches to one file per subcommand.
+ * main.c - the kiln command line: `kiln COMMAND [ARGS]`, one file per
+ * subcommand.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "kiln.h"
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "kiln %s - ONNX inference optimizer and runtime\n\n"
+               "usage: kiln COMMAND [ARGS]\n\n"
+               "commands:\n"
+               "  run MODEL      run a model on inputs from .npy files or on deterministic random data\n"
+               "  inspect MODEL  print inputs, outputs, op histogram, node, parameter and FLOP counts\n"
+               "  help COMMAND   describe a command's flags (same as kiln COMMAND --help)\n\n"
+               "options:\n"
+               "  --help         this text\n"
+               "  --version      print the version\n",
+            kiln_version());
+}
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
         printf("kiln %s\n", kiln_version());
+        int gpus = 0;
+        if (kiln_gpu_count(&gpus) == KILN_OK)
+            for (int i = 0; i < gpus; i++) {
+                char desc[512];
+                if (kiln_gpu_describe(i, desc, sizeof desc) == KILN_OK)
+                    printf("gpu %d: %s\n", i, desc);
+            }
         return 0;
     }
-    fprintf(stderr, "usage: kiln --version\n");
-    return 2;
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "help")) {
+        if (argc > 2 && !strcmp(argv[2], "run"))
+            usage_run(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "inspect"))
+            usage_inspect(stdout);
+        else
+            usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "inspect"))
+        return cmd_inspect(argc - 1, argv + 1);
+    fprintf(stderr, "kiln: unknown command '%s' (see kiln --help)\n", cmd);
+    return CLI_EXIT_USAGE;
 }

@@ -3,6 +3,8 @@
  */
 #include "ir/infer/infer_util.h"
 
+#include <string.h>
+
 #include "core/dtype.h"
 
 kiln_status kiln_broadcast_shape(int ra, const int64_t *da, int rb, const int64_t *db, int *rank, int64_t *dims)
@@ -42,11 +44,14 @@ kiln_status kiln_broadcast_inputs(const kiln_op_ctx *ctx, int first, int last, i
     int64_t d[KILN_MAX_RANK];
     for (int i = first; i <= last && i < ctx->n_in; i++) {
         const kiln_tensor *t = ctx->in[i];
+        int64_t next[KILN_MAX_RANK];
         if (!t)
             continue;
-        KILN_TRY(kiln_broadcast_shape(r, d, t->rank, t->dims, &r, d));
+        /* into a separate array: a growing rank shifts dims right */
+        KILN_TRY(kiln_broadcast_shape(r, d, t->rank, t->dims, &r, next));
         if (r < 0)
             break;
+        memcpy(d, next, sizeof(int64_t) * (size_t)r);
     }
     *rank = r;
     for (int i = 0; i < r; i++)

@@ -1,9 +1,42 @@
 /*
- * norm_attention.c - CPU reference kernels for the norm_attention op family.
+ * norm_attention.c - the CPU kernel table of the norm_attention op family.
+ * The kernels live in norm_attention_<part>.c:
+ *   norms   LayerNormalization, RMSNormalization, GroupNormalization,
+ *           InstanceNormalization, BatchNormalization
+ *   misc    LpNormalization, LRN, MeanVarianceNormalization, SwiGLU
+ *   attn    Attention
+ *   rotary  RotaryEmbedding
+ *   linear  LinearAttention, CausalConvWithState
  */
 #include "backends/cpu/cpu_kernels.h"
-#include "backends/cpu/cpu_util.h"
+
+kiln_status kiln_na_batch_norm(kiln_op_ctx *ctx);
+kiln_status kiln_na_layer_norm(kiln_op_ctx *ctx);
+kiln_status kiln_na_rms_norm(kiln_op_ctx *ctx);
+kiln_status kiln_na_group_norm(kiln_op_ctx *ctx);
+kiln_status kiln_na_instance_norm(kiln_op_ctx *ctx);
+kiln_status kiln_na_lp_norm(kiln_op_ctx *ctx);
+kiln_status kiln_na_lrn(kiln_op_ctx *ctx);
+kiln_status kiln_na_mvn(kiln_op_ctx *ctx);
+kiln_status kiln_na_swiglu(kiln_op_ctx *ctx);
+kiln_status kiln_na_attention(kiln_op_ctx *ctx);
+kiln_status kiln_na_rotary(kiln_op_ctx *ctx);
+kiln_status kiln_na_linear_attention(kiln_op_ctx *ctx);
+kiln_status kiln_na_causal_conv(kiln_op_ctx *ctx);
 
 const kiln_cpu_kernel kiln_cpu_norm_attention[] = {
+    {"BatchNormalization", kiln_na_batch_norm},
+    {"LayerNormalization", kiln_na_layer_norm},
+    {"InstanceNormalization", kiln_na_instance_norm},
+    {"GroupNormalization", kiln_na_group_norm},
+    {"RMSNormalization", kiln_na_rms_norm},
+    {"LpNormalization", kiln_na_lp_norm},
+    {"LRN", kiln_na_lrn},
+    {"MeanVarianceNormalization", kiln_na_mvn},
+    {"SwiGLU", kiln_na_swiglu},
+    {"Attention", kiln_na_attention},
+    {"RotaryEmbedding", kiln_na_rotary},
+    {"LinearAttention", kiln_na_linear_attention},
+    {"CausalConvWithState", kiln_na_causal_conv},
     {NULL, NULL},
 };

@@ -1,0 +1,301 @@
+/*
+ * conv_pool_cols.c - im2col / col2im over any number of spatial axes, GEMM
+ * on OpenBLAS and compute-type staging for the conv_pool kernels.
+ */
+#include "backends/cpu/ops/conv_pool_cols.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/cpu/cpu_util.h"
+#include "core/dtype.h"
+
+/* ceil(a / b) for b > 0 and any sign of a. */
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+static void patches_common(const kiln_window *w, kiln_cp_patches *p)
+{
+    p->n = w->n;
+    for (int i = 0; i < w->n; i++) {
+        p->kernel[i] = w->kernel[i];
+        p->stride[i] = w->stride[i];
+        p->dilation[i] = w->dilation[i];
+        p->pad[i] = w->pad_begin[i];
+    }
+}
+
+void kiln_cp_patches_forward(const kiln_window *w, kiln_cp_patches *p)
+{
+    patches_common(w, p);
+    for (int i = 0; i < w->n; i++) {
+        p->image[i] = w->in[i];
+        p->grid[i] = w->out[i];
+    }
+}
+
+void kiln_cp_patches_transpose(const kiln_window *w, kiln_cp_patches *p)
+{
+    patches_common(w, p);
+    for (int i = 0; i < w->n; i++) {
+        p->image[i] = w->out[i];
+        p->grid[i] = w->in[i];
+    }
+}
+
+int64_t kiln_cp_prod(const int64_t *dims, int n)
+{
+    int64_t p = 1;
+    for (int i = 0; i < n; i++)
+        p *= dims[i];
+    return p;
+}
+
+/* Advances the n-digit counter idx bounded by ext; 0 once it wraps. */
+static int next_index(int n, const int64_t *ext, int64_t *idx)
+{
+    for (int d = n - 1; d >= 0; d--) {
+        if (++idx[d] < ext[d])
+            return 1;
+        idx[d] = 0;
+    }
+    return 0;
+}
+
+/* One row of the column matrix restricted to fixed outer grid coordinates:
+ * grid points [lo, hi) of the last axis land in the image, the first of
+ * them at image offset im_off, the next ones `step` apart. */
+typedef struct patch_row {
+    int valid;
+    int64_t lo, hi, im_off, step;
+} patch_row;
+
+static void row_at(const kiln_cp_patches *p, const int64_t *im_strides, const int64_t *tap, const int64_t *outer,
+                   patch_row *r)
+{
+    int last = p->n - 1;
+    r->valid = 1;
+    r->im_off = 0;
+    for (int d = 0; d < last; d++) {
+        int64_t i = outer[d] * p->stride[d] - p->pad[d] + tap[d] * p->dilation[d];
+        if (i < 0 || i >= p->image[d]) {
+            r->valid = 0;
+            return;
+        }
+        r->im_off += i * im_strides[d];
+    }
+    /* grid points g with 0 <= g * s + off < image on the last axis */
+    int64_t s = p->stride[last], off = tap[last] * p->dilation[last] - p->pad[last];
+    int64_t lo = ceil_div(-off, s), hi = ceil_div(p->image[last] - off, s);
+    r->lo = lo < 0 ? 0 : lo;
+    r->hi = hi > p->grid[last] ? p->grid[last] : hi;
+    if (r->hi < r->lo)
+        r->hi = r->lo;
+    r->im_off += r->lo * s + off;
+    r->step = s;
+}
+
+/* Copies n elements of esize bytes taken `step` apart. */
+static void gather(char *dst, const char *src, int64_t n, int64_t step, size_t esize)
+{
+    if (step == 1) {
+        memcpy(dst, src, (size_t)n * esize);
+    } else if (esize == 4) {
+        float *d = (float *)dst;
+        const float *s = (const float *)src;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = s[i * step];
+    } else {
+        double *d = (double *)dst;
+        const double *s = (const double *)src;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = s[i * step];
+    }
+}
+
+void kiln_cp_im2col(const kiln_cp_patches *p, int64_t channels, size_t esize, const void *im, void *col)
+{
+    int64_t im_strides[KILN_MAX_RANK];
+    kiln_strides(p->image, p->n, im_strides);
+    int64_t img = kiln_cp_prod(p->image, p->n), width = p->grid[p->n - 1];
+    char *dst = col;
+    for (int64_t c = 0; c < channels; c++) {
+        const char *src = (const char *)im + (size_t)(c * img) * esize;
+        int64_t tap[KILN_MAX_RANK] = {0};
+        do {
+            int64_t outer[KILN_MAX_RANK] = {0};
+            do {
+                patch_row r;
+                row_at(p, im_strides, tap, outer, &r);
+                if (!r.valid) {
+                    memset(dst, 0, (size_t)width * esize);
+                } else {
+                    memset(dst, 0, (size_t)r.lo * esize);
+                    gather(dst + r.lo * esize, src + r.im_off * esize, r.hi - r.lo, r.step, esize);
+                    memset(dst + r.hi * esize, 0, (size_t)(width - r.hi) * esize);
+                }
+                dst += width * esize;
+            } while (next_index(p->n - 1, p->grid, outer));
+        } while (next_index(p->n, p->kernel, tap));
+    }
+}
+
+/* im[i * step] += col[i] for n elements of the given kind. */
+static void scatter_add(char *im, const char *col, int64_t n, int64_t step, kiln_cp_kind kind)
+{
+    if (kind == KILN_CP_F32) {
+        float *d = (float *)im;
+        const float *s = (const float *)col;
+        for (int64_t i = 0; i < n; i++)
+            d[i * step] += s[i];
+    } else if (kind == KILN_CP_F64) {
+        double *d = (double *)im;
+        const double *s = (const double *)col;
+        for (int64_t i = 0; i < n; i++)
+            d[i * step] += s[i];
+    } else {
+        /* two's complement wrap-around, without signed overflow */
+        int64_t *d = (int64_t *)im;
+        const int64_t *s = (const int64_t *)col;
+        for (int64_t i = 0; i < n; i++)
+            d[i * step] = (int64_t)((uint64_t)d[i * step] + (uint64_t)s[i]);
+    }
+}
+
+void kiln_cp_col2im(const kiln_cp_patches *p, int64_t channels, kiln_cp_kind kind, const void *col, void *im)
+{
+    size_t esize = kind == KILN_CP_F32 ? 4 : 8;
+    int64_t im_strides[KILN_MAX_RANK];
+    kiln_strides(p->image, p->n, im_strides);
+    int64_t img = kiln_cp_prod(p->image, p->n), width = p->grid[p->n - 1];
+    const char *src = col;
+    for (int64_t c = 0; c < channels; c++) {
+        char *dst = (char *)im + (size_t)(c * img) * esize;
+        int64_t tap[KILN_MAX_RANK] = {0};
+        do {
+            int64_t outer[KILN_MAX_RANK] = {0};
+            do {
+                patch_row r;
+                row_at(p, im_strides, tap, outer, &r);
+                if (r.valid)
+                    scatter_add(dst + r.im_off * esize, src + r.lo * esize, r.hi - r.lo, r.step, kind);
+                src += width * esize;
+            } while (next_index(p->n - 1, p->grid, outer));
+        } while (next_index(p->n, p->kernel, tap));
+    }
+}
+
+kiln_status kiln_cp_gemm(size_t esize, int trans_a, int64_t m, int64_t n, int64_t k, const void *a, const void *b,
+                         double beta, void *c)
+{
+    if (m > INT_MAX || n > INT_MAX || k > INT_MAX)
+        return kiln_error(KILN_ERR_LIMIT, "matrix product %lldx%lldx%lld is too large for BLAS", (long long)m,
+                          (long long)n, (long long)k);
+    if (m == 0 || n == 0)
+        return KILN_OK;
+    if (k == 0) {
+        /* BLAS rejects a zero leading dimension; C = beta * C */
+        for (int64_t i = 0; i < m * n; i++) {
+            if (esize == 4)
+                ((float *)c)[i] = beta == 0 ? 0.0f : (float)(beta * ((float *)c)[i]);
+            else
+                ((double *)c)[i] = beta == 0 ? 0.0 : beta * ((double *)c)[i];
+        }
+        return KILN_OK;
+    }
+    int lda = (int)(trans_a ? m : k);
+    CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
+    if (esize == 4)
+        cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, a, lda, b, (int)n, (float)beta, c,
+                    (int)n);
+    else
+        cblas_dgemm(CblasRowMajor, ta, CblasNoTrans, (int)m, (int)n, (int)k, 1.0, a, lda, b, (int)n, beta, c, (int)n);
+    return KILN_OK;
+}
+
+void kiln_cp_fill_rows(void *y, size_t esize, int64_t rows, int64_t len, const void *bias)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        if (esize == 4) {
+            float v = bias ? ((const float *)bias)[r] : 0.0f, *row = (float *)y + r * len;
+            for (int64_t i = 0; i < len; i++)
+                row[i] = v;
+        } else {
+            double v = bias ? ((const double *)bias)[r] : 0.0, *row = (double *)y + r * len;
+            for (int64_t i = 0; i < len; i++)
+                row[i] = v;
+        }
+    }
+}
+
+size_t kiln_cp_esize(kiln_dtype dt)
+{
+    return dt == KILN_FLOAT64 ? 8 : 4;
+}
+
+static kiln_dtype esize_dtype(size_t esize)
+{
+    return esize == 8 ? KILN_FLOAT64 : KILN_FLOAT32;
+}
+
+kiln_status kiln_cp_alloc(int64_t n, size_t esize, size_t max_bytes, const char *what, void **out)
+{
+    size_t bytes;
+    KILN_TRY(kiln_bytes_for(esize_dtype(esize), n, max_bytes, &bytes, what));
+    *out = malloc(bytes ? bytes : 1);
+    if (!*out)
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", what, bytes);
+    return KILN_OK;
+}
+
+kiln_status kiln_cp_stage(const kiln_tensor *t, size_t esize, size_t max_bytes, const void **data, void **owned)
+{
+    *data = NULL;
+    *owned = NULL;
+    if (!t)
+        return KILN_OK;
+    if (t->dtype == esize_dtype(esize)) {
+        *data = t->data;
+        return KILN_OK;
+    }
+    int64_t n = kiln_tensor_numel(t);
+    KILN_TRY(kiln_cp_alloc(n, esize, max_bytes, "staging buffer", owned));
+    kiln_convert(t->data, t->dtype, *owned, esize_dtype(esize), (size_t)n);
+    *data = *owned;
+    return KILN_OK;
+}
+
+kiln_status kiln_cp_out_begin(kiln_tensor *t, size_t esize, size_t max_bytes, void **data, void **owned)
+{
+    *owned = NULL;
+    if (t->dtype == esize_dtype(esize)) {
+        *data = t->data;
+        return KILN_OK;
+    }
+    KILN_TRY(kiln_cp_alloc(kiln_tensor_numel(t), esize, max_bytes, "output staging buffer", owned));
+    *data = *owned;
+    return KILN_OK;
+}
+
+void kiln_cp_out_end(kiln_tensor *t, size_t esize, void *owned)
+{
+    if (!owned)
+        return;
+    kiln_convert(owned, esize_dtype(esize), t->data, t->dtype, (size_t)kiln_tensor_numel(t));
+    free(owned);
+}
+
+kiln_status kiln_cp_check_out(const kiln_op_ctx *ctx, int o, int rank, const int64_t *dims)
+{
+    const kiln_tensor *t = o < ctx->n_out ? ctx->out[o] : NULL;
+    int same = t && t->rank == rank && t->data;
+    for (int i = 0; same && i < rank; i++)
+        same = t->dims[i] == dims[i];
+    if (!same)
+        return kiln_error(KILN_ERR_SHAPE, "output %d was not allocated with the shape the inputs give", o);
+    return KILN_OK;
+}

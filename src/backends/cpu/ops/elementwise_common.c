@@ -1,0 +1,129 @@
+/*
+ * elementwise_common.c - dtype classes, the broadcast row plan and shape
+ * checks shared by the elementwise CPU kernels.
+ */
+#include "backends/cpu/ops/elementwise_common.h"
+
+#include <string.h>
+
+kiln_ew_class kiln_ew_class_of(kiln_dtype dt)
+{
+    if (dt == KILN_FLOAT64)
+        return KILN_EW_F64;
+    if (kiln_dtype_is_float(dt))
+        return KILN_EW_F32;
+    if (dt == KILN_BOOL || (kiln_dtype_is_int(dt) && !kiln_dtype_is_signed(dt)))
+        return KILN_EW_U64;
+    if (kiln_dtype_is_int(dt))
+        return KILN_EW_I64;
+    return KILN_EW_NONE;
+}
+
+/* Input k must broadcast to out's dims: right-aligned, each dim equal or 1. */
+static kiln_status check_broadcast(const kiln_tensor *out, const kiln_tensor *in, int k)
+{
+    if (in->rank < 0 || in->rank > out->rank)
+        return kiln_error(KILN_ERR_SHAPE, "input %d has rank %d, more than the output's %d", k, in->rank, out->rank);
+    for (int i = 0; i < in->rank; i++) {
+        int64_t d = in->dims[i], o = out->dims[i + out->rank - in->rank];
+        if (d != o && d != 1) {
+            char s1[96], s2[96];
+            return kiln_error(KILN_ERR_SHAPE, "input %d of shape %s does not broadcast to the output shape %s", k,
+                              kiln_shape_str(in->dims, in->rank, s1, sizeof s1),
+                              kiln_shape_str(out->dims, out->rank, s2, sizeof s2));
+        }
+    }
+    return KILN_OK;
+}
+
+kiln_status kiln_ew_plan_init(kiln_ew_plan *p, const kiln_tensor *out, int n_in, const kiln_tensor *const *in)
+{
+    int64_t st[KILN_EW_MAX_IN][KILN_MAX_RANK];
+    KILN_CHECK(n_in >= 1 && n_in <= KILN_EW_MAX_IN && out->rank >= 0 && out->rank <= KILN_MAX_RANK);
+    KILN_TRY(kiln_shape_numel(out->dims, out->rank, &p->total, "output"));
+    for (int k = 0; k < n_in; k++) {
+        KILN_TRY(check_broadcast(out, in[k], k));
+        kiln_bcast_strides(in[k], out->rank, out->dims, st[k]);
+    }
+    p->n_in = n_in;
+    p->rank = 0;
+    for (int i = 0; i < out->rank; i++) {
+        if (out->dims[i] == 1)
+            continue;
+        /* dim i continues the previous dim when every input walks both as one */
+        int merge = p->rank > 0;
+        for (int k = 0; merge && k < n_in; k++)
+            merge = p->strides[k][p->rank - 1] == st[k][i] * out->dims[i];
+        if (merge) {
+            p->dims[p->rank - 1] *= out->dims[i];
+        } else {
+            p->dims[p->rank] = out->dims[i];
+            p->rank++;
+        }
+        for (int k = 0; k < n_in; k++)
+            p->strides[k][p->rank - 1] = st[k][i];
+    }
+    if (p->rank == 0) {
+        p->rank = 1;
+        p->dims[0] = 1;
+        for (int k = 0; k < n_in; k++)
+            p->strides[k][0] = 0;
+    }
+    return KILN_OK;
+}
+
+void kiln_ew_plan_run(kiln_ew_plan *p, kiln_ew_row_fn fn, void *user)
+{
+    if (p->total == 0)
+        return;
+    int64_t idx[KILN_MAX_RANK] = {0}, off[KILN_EW_MAX_IN] = {0}, step[KILN_EW_MAX_IN] = {0};
+    int64_t *strides[KILN_EW_MAX_IN];
+    int inner = p->rank - 1;
+    for (int k = 0; k < p->n_in; k++) {
+        strides[k] = p->strides[k];
+        step[k] = p->strides[k][inner];
+    }
+    int64_t out = 0;
+    do {
+        fn(user, out, off, step, p->dims[inner]);
+        out += p->dims[inner];
+    } while (kiln_nd_next(inner, p->dims, idx, p->n_in, strides, off));
+}
+
+kiln_status kiln_ew_check_out(const kiln_tensor *out, kiln_dtype dt, const kiln_tensor *like)
+{
+    if (!out)
+        return kiln_error(KILN_ERR_GRAPH, "output 0 is required");
+    if (out->dtype != dt)
+        return kiln_error(KILN_ERR_INTERNAL, "output has dtype %s, expected %s", kiln_ew_dtype_name(out->dtype),
+                          kiln_ew_dtype_name(dt));
+    int same = out->rank == like->rank;
+    for (int i = 0; same && i < out->rank; i++)
+        same = out->dims[i] == like->dims[i];
+    if (!same) {
+        char s1[96], s2[96];
+        return kiln_error(KILN_ERR_SHAPE, "output shape %s differs from the expected %s",
+                          kiln_shape_str(out->dims, out->rank, s1, sizeof s1),
+                          kiln_shape_str(like->dims, like->rank, s2, sizeof s2));
+    }
+    return KILN_OK;
+}
+
+kiln_status kiln_ew_legacy_view(const kiln_op_ctx *ctx, const kiln_tensor *a, const kiln_tensor *b,
+                                kiln_tensor *view)
+{
+    *view = *b;
+    view->owns_data = 0;
+    if (kiln_attr_int(ctx->node, "broadcast", 0) == 0)
+        return KILN_OK;
+    int64_t axis = kiln_attr_int(ctx->node, "axis", a->rank - b->rank);
+    if (axis < 0)
+        axis += a->rank;
+    if (axis < 0 || axis + b->rank > a->rank)
+        return kiln_error(KILN_ERR_SHAPE, "attribute axis=%lld does not fit B (rank %d) into A (rank %d)",
+                          (long long)kiln_attr_int(ctx->node, "axis", 0), b->rank, a->rank);
+    view->rank = (int)(a->rank - axis);
+    for (int i = b->rank; i < view->rank; i++)
+        view->dims[i] = 1;
+    return KILN_OK;
+}

@@ -1,0 +1,236 @@
+/*
+ * linalg_gemm.c - the linalg kernels' shared machinery: staging into the
+ * compute type, matrix products (cblas_sgemm / cblas_dgemm for floats, an
+ * exact wrap-around loop for integers) and numpy.matmul batching.
+ */
+#include "backends/cpu/ops/linalg_internal.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+kiln_la_kind kiln_la_kind_of(kiln_dtype dt)
+{
+    if (dt == KILN_FLOAT64)
+        return KILN_LA_F64;
+    return kiln_dtype_is_float(dt) ? KILN_LA_F32 : KILN_LA_I64;
+}
+
+kiln_dtype kiln_la_dtype(kiln_la_kind kind)
+{
+    return kind == KILN_LA_F32 ? KILN_FLOAT32 : kind == KILN_LA_F64 ? KILN_FLOAT64 : KILN_INT64;
+}
+
+size_t kiln_la_size(kiln_la_kind kind)
+{
+    return kind == KILN_LA_F32 ? 4 : 8;
+}
+
+static kiln_status alloc_elems(kiln_la_kind kind, int64_t n, size_t max_bytes, void **out)
+{
+    size_t bytes;
+    KILN_TRY(kiln_bytes_for(kiln_la_dtype(kind), n, max_bytes, &bytes, "linalg staging buffer"));
+    *out = malloc(bytes ? bytes : 1);
+    if (!*out)
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
+    return KILN_OK;
+}
+
+kiln_status kiln_la_stage(const kiln_tensor *t, kiln_la_kind kind, size_t max_bytes, const void **data, void **owned)
+{
+    *owned = NULL;
+    if (t->dtype == kiln_la_dtype(kind)) {
+        *data = t->data;
+        return KILN_OK;
+    }
+    int64_t n;
+    KILN_TRY(kiln_shape_numel(t->dims, t->rank, &n, "linalg input"));
+    KILN_TRY(alloc_elems(kind, n, max_bytes, owned));
+    kiln_convert(t->data, t->dtype, *owned, kiln_la_dtype(kind), (size_t)n);
+    *data = *owned;
+    return KILN_OK;
+}
+
+kiln_status kiln_la_result(kiln_tensor *out, kiln_la_kind kind, size_t max_bytes, void **data, void **owned)
+{
+    *owned = NULL;
+    if (out->dtype == kiln_la_dtype(kind)) {
+        *data = out->data;
+        return KILN_OK;
+    }
+    int64_t n;
+    KILN_TRY(kiln_shape_numel(out->dims, out->rank, &n, "linalg output"));
+    KILN_TRY(alloc_elems(kind, n, max_bytes, owned));
+    *data = *owned;
+    return KILN_OK;
+}
+
+void kiln_la_finish(kiln_tensor *out, kiln_la_kind kind, void *owned)
+{
+    if (!owned)
+        return;
+    int64_t n = kiln_tensor_numel(out);
+    kiln_convert(owned, kiln_la_dtype(kind), out->data, out->dtype, (size_t)(n < 0 ? 0 : n));
+    free(owned);
+}
+
+/* C = beta * C (beta 0 clears, so NaN in C does not survive). */
+static void scale_c(kiln_la_kind kind, const kiln_la_gemm *g, void *c)
+{
+    for (int64_t i = 0; i < g->m; i++)
+        for (int64_t j = 0; j < g->n; j++) {
+            int64_t at = i * g->ldc + j;
+            if (kind == KILN_LA_F32)
+                ((float *)c)[at] = g->beta == 0 ? 0.0f : (float)g->beta * ((float *)c)[at];
+            else if (kind == KILN_LA_F64)
+                ((double *)c)[at] = g->beta == 0 ? 0.0 : g->beta * ((double *)c)[at];
+            else if (g->beta == 0)
+                ((int64_t *)c)[at] = 0;
+        }
+}
+
+/* Exact integer product with wrap-around (in uint64, so overflow is
+ * defined); loops i, p, j so that the innermost loop runs along rows of B
+ * when B is not transposed. */
+static void gemm_i64(const kiln_la_gemm *g, const int64_t *a, const int64_t *b, int64_t *c)
+{
+    int64_t as_i = g->trans_a ? 1 : g->lda, as_p = g->trans_a ? g->lda : 1;
+    int64_t bs_p = g->trans_b ? 1 : g->ldb, bs_j = g->trans_b ? g->ldb : 1;
+    for (int64_t i = 0; i < g->m; i++) {
+        uint64_t *crow = (uint64_t *)c + i * g->ldc;
+        for (int64_t p = 0; p < g->k; p++) {
+            uint64_t av = (uint64_t)a[i * as_i + p * as_p];
+            const int64_t *brow = b + p * bs_p;
+            for (int64_t j = 0; j < g->n; j++)
+                crow[j] += av * (uint64_t)brow[j * bs_j];
+        }
+    }
+}
+
+static int fits_blas(const kiln_la_gemm *g)
+{
+    return g->m <= INT_MAX && g->n <= INT_MAX && g->k <= INT_MAX && g->lda <= INT_MAX && g->ldb <= INT_MAX &&
+           g->ldc <= INT_MAX;
+}
+
+kiln_status kiln_la_gemm_run(kiln_la_kind kind, const kiln_la_gemm *g, const void *a, const void *b, void *c)
+{
+    if (g->m == 0 || g->n == 0)
+        return KILN_OK;
+    if (kind == KILN_LA_I64 && (g->alpha != 1 || (g->beta != 0 && g->beta != 1)))
+        return kiln_error(KILN_ERR_INTERNAL, "integer matrix product with alpha %g, beta %g", g->alpha, g->beta);
+    if (g->k == 0 || (kind == KILN_LA_I64 && g->beta == 0))
+        scale_c(kind, g, c);
+    if (g->k == 0)
+        return KILN_OK;
+    if (kind == KILN_LA_I64) {
+        gemm_i64(g, a, b, c);
+        return KILN_OK;
+    }
+    if (!fits_blas(g))
+        return kiln_error(KILN_ERR_LIMIT, "matrix product of %lld x %lld by %lld x %lld is too large for BLAS",
+                          (long long)g->m, (long long)g->k, (long long)g->k, (long long)g->n);
+    enum CBLAS_TRANSPOSE ta = g->trans_a ? CblasTrans : CblasNoTrans, tb = g->trans_b ? CblasTrans : CblasNoTrans;
+    if (kind == KILN_LA_F32)
+        cblas_sgemm(CblasRowMajor, ta, tb, (int)g->m, (int)g->n, (int)g->k, (float)g->alpha, a, (int)g->lda, b,
+                    (int)g->ldb, (float)g->beta, c, (int)g->ldc);
+    else
+        cblas_dgemm(CblasRowMajor, ta, tb, (int)g->m, (int)g->n, (int)g->k, g->alpha, a, (int)g->lda, b, (int)g->ldb,
+                    g->beta, c, (int)g->ldc);
+    return KILN_OK;
+}
+
+/* Steps between consecutive matrices of an operand along each output batch
+ * dim (0 where the operand broadcasts or lacks the dim). */
+static void batch_steps(const kiln_tensor *t, int batch_rank, const int64_t *batch, int64_t matrix, int64_t *step)
+{
+    int own = t->rank > 2 ? t->rank - 2 : 0;
+    int64_t s = matrix;
+    for (int d = batch_rank - 1; d >= 0; d--) {
+        int td = d - (batch_rank - own);
+        if (td < 0) {
+            step[d] = 0;
+            continue;
+        }
+        step[d] = t->dims[td] == 1 && batch[d] != 1 ? 0 : s;
+        s *= t->dims[td];
+    }
+}
+
+kiln_status kiln_la_matmul_plan(const kiln_tensor *a, const kiln_tensor *b, kiln_la_matmul *p)
+{
+    char sa[128], sb[128];
+    if (a->rank < 1 || b->rank < 1)
+        return kiln_error(KILN_ERR_SHAPE, "matrix product of a scalar (ranks %d and %d)", a->rank, b->rank);
+    p->m = a->rank >= 2 ? a->dims[a->rank - 2] : 1;
+    p->k = a->dims[a->rank - 1];
+    p->n = b->rank >= 2 ? b->dims[b->rank - 1] : 1;
+    int64_t kb = b->dims[b->rank >= 2 ? b->rank - 2 : 0];
+    if (kb != p->k)
+        return kiln_error(KILN_ERR_SHAPE, "inner dims differ: A is %s, B is %s",
+                          kiln_shape_str(a->dims, a->rank, sa, sizeof sa),
+                          kiln_shape_str(b->dims, b->rank, sb, sizeof sb));
+    int batch_a = a->rank > 2 ? a->rank - 2 : 0, batch_b = b->rank > 2 ? b->rank - 2 : 0;
+    KILN_TRY(kiln_broadcast_shape(batch_a, a->dims, batch_b, b->dims, &p->batch_rank, p->batch));
+    KILN_TRY(kiln_shape_numel(p->batch, p->batch_rank, &p->n_batch, "matrix product batch"));
+    batch_steps(a, p->batch_rank, p->batch, p->m * p->k, p->a_step);
+    batch_steps(b, p->batch_rank, p->batch, p->k * p->n, p->b_step);
+    p->out_rank = p->batch_rank;
+    memcpy(p->out_dims, p->batch, sizeof(int64_t) * (size_t)p->batch_rank);
+    if (a->rank >= 2)
+        p->out_dims[p->out_rank++] = p->m;
+    if (b->rank >= 2)
+        p->out_dims[p->out_rank++] = p->n;
+    return KILN_OK;
+}
+
+kiln_status kiln_la_check_out(const kiln_tensor *out, int rank, const int64_t *dims)
+{
+    char so[128], sw[128];
+    int same = out->rank == rank;
+    for (int i = 0; same && i < rank; i++)
+        same = out->dims[i] == dims[i];
+    if (!same)
+        return kiln_error(KILN_ERR_SHAPE, "output has shape %s, expected %s",
+                          kiln_shape_str(out->dims, out->rank, so, sizeof so),
+                          kiln_shape_str(dims, rank, sw, sizeof sw));
+    return KILN_OK;
+}
+
+/* A's matrices lie one after another for every output batch index and B
+ * is one shared matrix: the batch folds into M. */
+static int folds_into_m(const kiln_la_matmul *p)
+{
+    int64_t s = p->m * p->k;
+    for (int d = p->batch_rank - 1; d >= 0; d--) {
+        if (p->b_step[d] != 0 || (p->batch[d] != 1 && p->a_step[d] != s))
+            return 0;
+        s *= p->batch[d];
+    }
+    return 1;
+}
+
+kiln_status kiln_la_matmul_run(const kiln_la_matmul *p, kiln_la_kind kind, const void *a, const void *b, void *c)
+{
+    size_t es = kiln_la_size(kind);
+    kiln_la_gemm g = {0, 0, p->m, p->n, p->k, p->k, p->n, p->n, 1.0, 0.0};
+    if (p->n_batch == 0)
+        return KILN_OK;
+    if (folds_into_m(p)) {
+        g.m = p->m * p->n_batch;
+        return kiln_la_gemm_run(kind, &g, a, b, c);
+    }
+    int64_t idx[KILN_MAX_RANK] = {0}, off[2] = {0, 0}, a_step[KILN_MAX_RANK], b_step[KILN_MAX_RANK];
+    memcpy(a_step, p->a_step, sizeof a_step);
+    memcpy(b_step, p->b_step, sizeof b_step);
+    int64_t *steps[2] = {a_step, b_step};
+    const char *ca = a, *cb = b;
+    char *cc = c;
+    for (int64_t i = 0; i < p->n_batch; i++) {
+        KILN_TRY(kiln_la_gemm_run(kind, &g, ca + (size_t)off[0] * es, cb + (size_t)off[1] * es,
+                                  cc + (size_t)(i * p->m * p->n) * es));
+        kiln_nd_next(p->batch_rank, p->batch, idx, 2, steps, off);
+    }
+    return KILN_OK;
+}

@@ -1,0 +1,527 @@
+/*
+ * norm_attention_norms.c - CPU kernels for the normalizations that
+ * standardize groups of contiguous elements: LayerNormalization,
+ * RMSNormalization, GroupNormalization and InstanceNormalization (one row
+ * normalizer), and BatchNormalization.
+ *
+ * Precision: float16, bfloat16 and float32 data is computed in float32,
+ * float64 data (or stash_type double) in double. Means and variances are
+ * accumulated in double in both cases, so long rows (InstanceNormalization
+ * over a 224x224 plane) keep float32 accuracy. float32 tensors are read and
+ * written in place; other types go through float32 / float64 copies.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/cpu/cpu_kernels.h"
+#include "backends/cpu/cpu_util.h"
+
+kiln_status kiln_na_layer_norm(kiln_op_ctx *ctx);
+kiln_status kiln_na_rms_norm(kiln_op_ctx *ctx);
+kiln_status kiln_na_group_norm(kiln_op_ctx *ctx);
+kiln_status kiln_na_instance_norm(kiln_op_ctx *ctx);
+kiln_status kiln_na_batch_norm(kiln_op_ctx *ctx);
+
+static int is_norm_float(kiln_dtype dt)
+{
+    return dt == KILN_FLOAT16 || dt == KILN_BFLOAT16 || dt == KILN_FLOAT32 || dt == KILN_FLOAT64;
+}
+
+static kiln_status alloc_work(kiln_dtype work, int64_t n, size_t max_bytes, void **out, const char *what)
+{
+    size_t bytes;
+    KILN_TRY(kiln_bytes_for(work, n, max_bytes, &bytes, what));
+    *out = malloc(bytes ? bytes : 1);
+    if (!*out)
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", what, bytes);
+    return KILN_OK;
+}
+
+/* t's elements in the working type `work`: t's own data when it already has
+ * that type, else a converted copy left in *owned (the caller frees it). */
+static kiln_status stage_in(const kiln_tensor *t, kiln_dtype work, size_t max_bytes, const void **out, void **owned)
+{
+    *owned = NULL;
+    if (t->dtype == work) {
+        *out = t->data;
+        return KILN_OK;
+    }
+    int64_t n = kiln_tensor_numel(t);
+    KILN_TRY(alloc_work(work, n, max_bytes, owned, "staging buffer"));
+    kiln_convert(t->data, t->dtype, *owned, work, (size_t)n);
+    *out = *owned;
+    return KILN_OK;
+}
+
+/* Where to write a result of type `work` for output t: t's data, or a buffer
+ * (in *owned) that finish_out converts into t. */
+static kiln_status stage_out(kiln_tensor *t, kiln_dtype work, size_t max_bytes, void **out, void **owned)
+{
+    *owned = NULL;
+    if (t->dtype == work) {
+        *out = t->data;
+        return KILN_OK;
+    }
+    KILN_TRY(alloc_work(work, kiln_tensor_numel(t), max_bytes, owned, "output staging buffer"));
+    *out = *owned;
+    return KILN_OK;
+}
+
+static void finish_out(kiln_tensor *t, kiln_dtype work, void *owned)
+{
+    if (owned)
+        kiln_convert(owned, work, t->data, t->dtype, (size_t)kiln_tensor_numel(t));
+    free(owned);
+}
+
+/* ---- the row normalizer ------------------------------------------------ */
+
+/* `rows` rows of `len` contiguous elements. Each row is standardized with its
+ * own mean (none for RMS) and inverse standard deviation; element j of row r
+ * is then scaled by scale[k] and shifted by bias[k] (when given), where
+ * k = ((r % param_rows) * len + j) / chunk: LayerNormalization has chunk 1
+ * and param_rows 1, InstanceNormalization one parameter per row (chunk = len),
+ * GroupNormalization one per channel inside the group's row. */
+typedef struct row_norm {
+    int64_t rows, len;
+    int64_t param_rows, chunk;
+    int rms;
+    double epsilon;
+    kiln_dtype work; /* KILN_FLOAT32 or KILN_FLOAT64 */
+} row_norm;
+
+/* Mean (0 for RMS) and 1 / sqrt(variance + epsilon) of n values, accumulated in double. */
+static void stats_f32(const float *x, int64_t n, int rms, double eps, double *mean, double *inv)
+{
+    double m = 0, v = 0;
+    if (!rms) {
+        for (int64_t j = 0; j < n; j++)
+            m += x[j];
+        m = n ? m / (double)n : 0;
+    }
+    for (int64_t j = 0; j < n; j++)
+        v += ((double)x[j] - m) * ((double)x[j] - m);
+    *mean = m;
+    *inv = 1.0 / sqrt((n ? v / (double)n : 0) + eps);
+}
+
+static void stats_f64(const double *x, int64_t n, int rms, double eps, double *mean, double *inv)
+{
+    double m = 0, v = 0;
+    if (!rms) {
+        for (int64_t j = 0; j < n; j++)
+            m += x[j];
+        m = n ? m / (double)n : 0;
+    }
+    for (int64_t j = 0; j < n; j++)
+        v += (x[j] - m) * (x[j] - m);
+    *mean = m;
+    *inv = 1.0 / sqrt((n ? v / (double)n : 0) + eps);
+}
+
+static void norm_rows_f32(const row_norm *p, const float *x, const float *scale, const float *bias, float *y,
+                          double *means, double *invs)
+{
+    int64_t per_row = p->len / p->chunk;
+    for (int64_t r = 0; r < p->rows; r++) {
+        const float *xr = x + r * p->len;
+        float *yr = y + r * p->len;
+        double m, inv;
+        stats_f32(xr, p->len, p->rms, p->epsilon, &m, &inv);
+        float fm = (float)m, finv = (float)inv;
+        int64_t k = (r % p->param_rows) * per_row;
+        for (int64_t j0 = 0; j0 < p->len; j0 += p->chunk, k++) {
+            float s = scale[k], b = bias ? bias[k] : 0.0f;
+            for (int64_t j = j0; j < j0 + p->chunk; j++)
+                yr[j] = (xr[j] - fm) * finv * s + b;
+        }
+        if (means)
+            means[r] = m;
+        if (invs)
+            invs[r] = inv;
+    }
+}
+
+static void norm_rows_f64(const row_norm *p, const double *x, const double *scale, const double *bias, double *y,
+                          double *means, double *invs)
+{
+    int64_t per_row = p->len / p->chunk;
+    for (int64_t r = 0; r < p->rows; r++) {
+        const double *xr = x + r * p->len;
+        double *yr = y + r * p->len;
+        double m, inv;
+        stats_f64(xr, p->len, p->rms, p->epsilon, &m, &inv);
+        int64_t k = (r % p->param_rows) * per_row;
+        for (int64_t j0 = 0; j0 < p->len; j0 += p->chunk, k++) {
+            double s = scale[k], b = bias ? bias[k] : 0.0;
+            for (int64_t j = j0; j < j0 + p->chunk; j++)
+                yr[j] = (xr[j] - m) * inv * s + b;
+        }
+        if (means)
+            means[r] = m;
+        if (invs)
+            invs[r] = inv;
+    }
+}
+
+/* Runs p over X = in[0] into out[0], with scale and bias already in p->work
+ * precision. means / invs (rows values each) may be NULL. */
+static kiln_status run_rows(kiln_op_ctx *ctx, const row_norm *p, const void *scale, const void *bias, double *means,
+                            double *invs)
+{
+    const void *x;
+    void *x_owned, *y, *y_owned;
+    KILN_TRY(stage_in(ctx->in[0], p->work, ctx->max_bytes, &x, &x_owned));
+    kiln_status st = stage_out(ctx->out[0], p->work, ctx->max_bytes, &y, &y_owned);
+    if (st != KILN_OK) {
+        free(x_owned);
+        return st;
+    }
+    if (p->work == KILN_FLOAT32)
+        norm_rows_f32(p, x, scale, bias, y, means, invs);
+    else
+        norm_rows_f64(p, x, scale, bias, y, means, invs);
+    finish_out(ctx->out[0], p->work, y_owned);
+    free(x_owned);
+    return KILN_OK;
+}
+
+/* A per-channel (or per-group) parameter vector of n elements in `work`
+ * precision (caller frees). */
+static kiln_status param_vector(const kiln_tensor *t, int64_t n, kiln_dtype work, size_t max_bytes, void **out,
+                                const char *what)
+{
+    if (kiln_tensor_numel(t) != n || t->rank != 1)
+        return kiln_error(KILN_ERR_SHAPE, "%s must be a vector of %lld elements", what, (long long)n);
+    if (!is_norm_float(t->dtype))
+        return kiln_error(KILN_ERR_UNSUPPORTED, "%s has unsupported dtype %s", what, kiln_dtype_name(t->dtype));
+    KILN_TRY(alloc_work(work, n, max_bytes, out, what));
+    kiln_convert(t->data, t->dtype, *out, work, (size_t)n);
+    return KILN_OK;
+}
+
+/* Checks that parameter p (Scale or B of Layer/RMSNormalization) broadcasts
+ * unidirectionally to X; *by_row tells whether it varies over the leading
+ * dims [0, axis), i.e. from one row to the next. */
+static kiln_status check_param(const kiln_op_ctx *ctx, const kiln_tensor *p, int axis, int *by_row, const char *what)
+{
+    const kiln_tensor *x = ctx->in[0];
+    if (!is_norm_float(p->dtype))
+        return kiln_unsupported_dtype(ctx, what, p->dtype);
+    if (p->rank > x->rank)
+        return kiln_error(KILN_ERR_SHAPE, "%s has rank %d, more than X's %d", what, p->rank, x->rank);
+    int lead = x->rank - p->rank;
+    *by_row = 0;
+    for (int k = 0; k < p->rank; k++) {
+        int64_t pd = p->dims[k], xd = x->dims[lead + k];
+        if (pd != 1 && pd != xd)
+            return kiln_error(KILN_ERR_SHAPE, "%s dim %d is %lld, which does not broadcast to X's %lld", what, k,
+                              (long long)pd, (long long)xd);
+        if (lead + k < axis && pd != 1)
+            *by_row = 1;
+    }
+    return KILN_OK;
+}
+
+/* p (checked by check_param) broadcast to X's dims [from, rank), in `work`
+ * precision (caller frees). p does not vary over the dims before `from`. */
+static kiln_status expand_param(const kiln_tensor *p, const kiln_tensor *x, int from, kiln_dtype work, size_t max_bytes,
+                                void **out, const char *what)
+{
+    /* p seen without the leading 1s that fall before `from` */
+    kiln_tensor view = *p;
+    int trank = x->rank - from;
+    int drop = p->rank > trank ? p->rank - trank : 0;
+    view.rank = p->rank - drop;
+    memmove(view.dims, p->dims + drop, sizeof(int64_t) * (size_t)view.rank);
+    const int64_t *tdims = x->dims + from;
+    int64_t n, strides[KILN_MAX_RANK], idx[KILN_MAX_RANK] = {0}, off = 0;
+    KILN_TRY(kiln_shape_numel(tdims, trank, &n, what));
+    KILN_TRY(alloc_work(work, n, max_bytes, out, what));
+    kiln_bcast_strides(&view, trank, tdims, strides);
+    int64_t *const sp[1] = {strides};
+    for (int64_t i = 0; i < n; i++) {
+        kiln_store_f64(*out, work, (size_t)i, kiln_load_f64(p->data, p->dtype, (size_t)off));
+        kiln_nd_next(trank, tdims, idx, 1, sp, &off);
+    }
+    return KILN_OK;
+}
+
+/* float64 when the data or the stash type asks for it, else float32. */
+static kiln_dtype work_type(const kiln_op_ctx *ctx, kiln_dtype data)
+{
+    int64_t stash = kiln_attr_int(ctx->node, "stash_type", 1);
+    return data == KILN_FLOAT64 || stash == KILN_FLOAT64 ? KILN_FLOAT64 : KILN_FLOAT32;
+}
+
+static kiln_status check_stash(const kiln_op_ctx *ctx)
+{
+    int64_t stash = kiln_attr_int(ctx->node, "stash_type", 1);
+    if (!is_norm_float((kiln_dtype)stash))
+        return kiln_error(KILN_ERR_UNSUPPORTED, "stash_type %lld is not supported", (long long)stash);
+    return KILN_OK;
+}
+
+/* Stores n doubles into output o when it is present. */
+static void store_stats(kiln_op_ctx *ctx, int o, const double *vals, int64_t n)
+{
+    if (o < ctx->n_out && ctx->out[o])
+        kiln_convert(vals, KILN_FLOAT64, ctx->out[o]->data, ctx->out[o]->dtype, (size_t)n);
+}
+
+/* Shared body of LayerNormalization (rms = 0) and RMSNormalization (rms = 1). */
+static kiln_status layer_or_rms(kiln_op_ctx *ctx, int rms)
+{
+    const kiln_tensor *x = ctx->in[0], *b = !rms && ctx->n_in > 2 ? ctx->in[2] : NULL;
+    if (!is_norm_float(x->dtype))
+        return kiln_unsupported_dtype(ctx, "X", x->dtype);
+    KILN_TRY(check_stash(ctx));
+    int axis, scale_by_row, bias_by_row = 0;
+    KILN_TRY(kiln_norm_axis(kiln_attr_int(ctx->node, "axis", -1), x->rank, "axis", &axis));
+    KILN_TRY(check_param(ctx, ctx->in[1], axis, &scale_by_row, "Scale"));
+    if (b)
+        KILN_TRY(check_param(ctx, b, axis, &bias_by_row, "B"));
+    row_norm p = {.chunk = 1, .rms = rms, .epsilon = kiln_attr_float(ctx->node, "epsilon", 1e-5f)};
+    p.work = work_type(ctx, x->dtype);
+    KILN_TRY(kiln_shape_numel(x->dims, axis, &p.rows, "X"));
+    KILN_TRY(kiln_shape_numel(x->dims + axis, x->rank - axis, &p.len, "X"));
+    /* parameters that vary from row to row are expanded to X's whole shape */
+    int from = scale_by_row || bias_by_row ? 0 : axis;
+    p.param_rows = from == 0 ? p.rows : 1;
+    void *scale = NULL, *bias = NULL;
+    double *stats = NULL;
+    kiln_status st = expand_param(ctx->in[1], x, from, p.work, ctx->max_bytes, &scale, "Scale");
+    if (st == KILN_OK && b)
+        st = expand_param(b, x, from, p.work, ctx->max_bytes, &bias, "B");
+    if (st == KILN_OK && !rms)
+        st = alloc_work(KILN_FLOAT64, 2 * p.rows, ctx->max_bytes, (void **)&stats, "statistics");
+    if (st == KILN_OK)
+        st = run_rows(ctx, &p, scale, bias, stats, stats ? stats + p.rows : NULL);
+    if (st == KILN_OK && stats) {
+        store_stats(ctx, 1, stats, p.rows);
+        store_stats(ctx, 2, stats + p.rows, p.rows);
+    }
+    free(scale);
+    free(bias);
+    free(stats);
+    return st;
+}
+
+kiln_status kiln_na_layer_norm(kiln_op_ctx *ctx)
+{
+    return layer_or_rms(ctx, 0);
+}
+
+kiln_status kiln_na_rms_norm(kiln_op_ctx *ctx)
+{
+    return layer_or_rms(ctx, 1);
+}
+
+/* Instance (groups = C, one parameter per channel) and group normalization
+ * over X (N, C, D1, ...). per_group_params: opset-18 GroupNormalization,
+ * whose scale and bias hold one value per group. */
+static kiln_status channel_groups(kiln_op_ctx *ctx, int64_t groups, int per_group_params)
+{
+    const kiln_tensor *x = ctx->in[0];
+    if (!is_norm_float(x->dtype))
+        return kiln_unsupported_dtype(ctx, "X", x->dtype);
+    if (x->rank < 2)
+        return kiln_error(KILN_ERR_SHAPE, "X must have rank >= 2 (N, C, ...), got %d", x->rank);
+    int64_t n = x->dims[0], c = x->dims[1], spatial;
+    KILN_TRY(kiln_shape_numel(x->dims + 2, x->rank - 2, &spatial, "X"));
+    if (groups <= 0 || c % groups != 0)
+        return kiln_error(KILN_ERR_SHAPE, "%lld channels do not divide into %lld groups", (long long)c,
+                          (long long)groups);
+    row_norm p = {.rows = n * groups,
+                  .len = c / groups * spatial,
+                  .param_rows = groups,
+                  .epsilon = kiln_attr_float(ctx->node, "epsilon", 1e-5f)};
+    p.work = work_type(ctx, x->dtype);
+    p.chunk = per_group_params ? p.len : spatial;
+    int64_t n_params = per_group_params ? groups : c;
+    if (p.chunk == 0) {
+        /* empty groups: nothing to normalize */
+        return KILN_OK;
+    }
+    void *scale = NULL, *bias = NULL;
+    kiln_status st = param_vector(ctx->in[1], n_params, p.work, ctx->max_bytes, &scale, "scale");
+    if (st == KILN_OK)
+        st = param_vector(ctx->in[2], n_params, p.work, ctx->max_bytes, &bias, "bias");
+    if (st == KILN_OK)
+        st = run_rows(ctx, &p, scale, bias, NULL, NULL);
+    free(scale);
+    free(bias);
+    return st;
+}
+
+kiln_status kiln_na_instance_norm(kiln_op_ctx *ctx)
+{
+    const kiln_tensor *x = ctx->in[0];
+    if (x->rank < 2)
+        return kiln_error(KILN_ERR_SHAPE, "input must have rank >= 2 (N, C, ...), got %d", x->rank);
+    /* no channels: nothing to normalize (and no groups to form) */
+    if (x->dims[1] == 0)
+        return KILN_OK;
+    return channel_groups(ctx, x->dims[1], 0);
+}
+
+kiln_status kiln_na_group_norm(kiln_op_ctx *ctx)
+{
+    KILN_TRY(check_stash(ctx));
+    const kiln_attr *a = kiln_attr_find(ctx->node, "num_groups");
+    if (!a || a->type != KILN_ATTR_INT)
+        return kiln_error(KILN_ERR_GRAPH, "attribute num_groups (int) is required");
+    return channel_groups(ctx, a->i, ctx->opset < 21);
+}
+
+/* ---- BatchNormalization ------------------------------------------------ */
+
+/* y = x * a[c] + b[c] over (N, C, spatial) */
+static void channel_affine_f32(const float *x, float *y, const double *a, const double *b, int64_t n, int64_t c,
+                               int64_t spatial)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t ch = 0; ch < c; ch++) {
+            const float *xp = x + (i * c + ch) * spatial;
+            float *yp = y + (i * c + ch) * spatial;
+            float fa = (float)a[ch], fb = (float)b[ch];
+            for (int64_t j = 0; j < spatial; j++)
+                yp[j] = xp[j] * fa + fb;
+        }
+}
+
+static void channel_affine_f64(const double *x, double *y, const double *a, const double *b, int64_t n, int64_t c,
+                               int64_t spatial)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t ch = 0; ch < c; ch++) {
+            const double *xp = x + (i * c + ch) * spatial;
+            double *yp = y + (i * c + ch) * spatial;
+            for (int64_t j = 0; j < spatial; j++)
+                yp[j] = xp[j] * a[ch] + b[ch];
+        }
+}
+
+static double load_work(const void *x, kiln_dtype work, size_t i)
+{
+    return work == KILN_FLOAT32 ? ((const float *)x)[i] : ((const double *)x)[i];
+}
+
+/* Batch mean and (population) variance of every channel, in double. */
+static void batch_stats(const void *x, kiln_dtype work, int64_t n, int64_t c, int64_t spatial, double *mean,
+                        double *var)
+{
+    double count = (double)(n * spatial);
+    for (int64_t ch = 0; ch < c; ch++) {
+        double s = 0, s2 = 0;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < spatial; j++)
+                s += load_work(x, work, (size_t)((i * c + ch) * spatial + j));
+        mean[ch] = count > 0 ? s / count : 0;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < spatial; j++) {
+                double d = load_work(x, work, (size_t)((i * c + ch) * spatial + j)) - mean[ch];
+                s2 += d * d;
+            }
+        var[ch] = count > 0 ? s2 / count : 0;
+    }
+}
+
+/* The BatchNormalization inputs scale, B, input_mean, input_var as doubles
+ * (params[k * c + ch]). */
+static kiln_status bn_params(const kiln_op_ctx *ctx, int64_t c, double **out)
+{
+    static const char *const names[] = {"scale", "B", "input_mean", "input_var"};
+    KILN_TRY(alloc_work(KILN_FLOAT64, 4 * c, ctx->max_bytes, (void **)out, "BatchNormalization parameters"));
+    for (int k = 0; k < 4; k++) {
+        const kiln_tensor *t = ctx->in[k + 1];
+        if (t->rank != 1 || t->dims[0] != c || !is_norm_float(t->dtype)) {
+            free(*out);
+            if (!is_norm_float(t->dtype))
+                return kiln_unsupported_dtype(ctx, names[k], t->dtype);
+            return kiln_error(KILN_ERR_SHAPE, "%s must be a vector of %lld elements (one per channel)", names[k],
+                              (long long)c);
+        }
+        kiln_convert(t->data, t->dtype, *out + k * c, KILN_FLOAT64, (size_t)c);
+    }
+    return KILN_OK;
+}
+
+/* Training mode: normalizes with the batch statistics and writes the
+ * running mean and variance (input * momentum + batch * (1 - momentum)). */
+static void bn_training(kiln_op_ctx *ctx, const void *x, kiln_dtype work, int64_t n, int64_t c, int64_t spatial,
+                        double *params, double *scratch)
+{
+    double *mean = params + 2 * c, *var = params + 3 * c;
+    double *bmean = scratch, *bvar = scratch + c;
+    double momentum = kiln_attr_float(ctx->node, "momentum", 0.9f);
+    batch_stats(x, work, n, c, spatial, bmean, bvar);
+    for (int64_t ch = 0; ch < c; ch++) {
+        double rm = mean[ch] * momentum + bmean[ch] * (1 - momentum);
+        double rv = var[ch] * momentum + bvar[ch] * (1 - momentum);
+        mean[ch] = bmean[ch];
+        var[ch] = bvar[ch];
+        bmean[ch] = rm;
+        bvar[ch] = rv;
+    }
+    store_stats(ctx, 1, bmean, c);
+    store_stats(ctx, 2, bvar, c);
+}
+
+static kiln_status bn_check(const kiln_op_ctx *ctx, int *training)
+{
+    const kiln_tensor *x = ctx->in[0];
+    if (!is_norm_float(x->dtype))
+        return kiln_unsupported_dtype(ctx, "X", x->dtype);
+    if (x->rank < 2)
+        return kiln_error(KILN_ERR_SHAPE, "X must have rank >= 2 (N, C, ...), got %d", x->rank);
+    if (ctx->opset < 9 && kiln_attr_int(ctx->node, "spatial", 1) == 0)
+        return kiln_error(KILN_ERR_UNSUPPORTED, "spatial = 0 is not supported");
+    int extra = 0;
+    for (int o = 1; o < ctx->n_out; o++)
+        extra |= ctx->out[o] != NULL;
+    *training = ctx->opset >= 14 && kiln_attr_int(ctx->node, "training_mode", 0) != 0;
+    if (ctx->opset < 14 && extra)
+        return kiln_error(KILN_ERR_UNSUPPORTED, "training outputs of opset-%d BatchNormalization are not supported",
+                          ctx->opset);
+    return KILN_OK;
+}
+
+kiln_status kiln_na_batch_norm(kiln_op_ctx *ctx)
+{
+    int training = 0;
+    KILN_TRY(bn_check(ctx, &training));
+    const kiln_tensor *x = ctx->in[0];
+    int64_t n = x->dims[0], c = x->dims[1], spatial;
+    KILN_TRY(kiln_shape_numel(x->dims + 2, x->rank - 2, &spatial, "X"));
+    kiln_dtype work = x->dtype == KILN_FLOAT64 ? KILN_FLOAT64 : KILN_FLOAT32;
+    double *params, *ab = NULL;
+    KILN_TRY(bn_params(ctx, c, &params));
+    const void *xw = NULL;
+    void *x_owned = NULL, *y, *y_owned = NULL;
+    kiln_status st = alloc_work(KILN_FLOAT64, 2 * c, ctx->max_bytes, (void **)&ab, "BatchNormalization scratch");
+    if (st == KILN_OK)
+        st = stage_in(x, work, ctx->max_bytes, &xw, &x_owned);
+    if (st == KILN_OK)
+        st = stage_out(ctx->out[0], work, ctx->max_bytes, &y, &y_owned);
+    if (st == KILN_OK) {
+        double eps = kiln_attr_float(ctx->node, "epsilon", 1e-5f);
+        if (training)
+            bn_training(ctx, xw, work, n, c, spatial, params, ab);
+        /* fold into y = x * a + b with a = scale / sqrt(var + eps), b = B - mean * a */
+        for (int64_t ch = 0; ch < c; ch++) {
+            ab[ch] = params[ch] / sqrt(params[3 * c + ch] + eps);
+            ab[c + ch] = params[c + ch] - params[2 * c + ch] * ab[ch];
+        }
+        if (work == KILN_FLOAT32)
+            channel_affine_f32(xw, y, ab, ab + c, n, c, spatial);
+        else
+            channel_affine_f64(xw, y, ab, ab + c, n, c, spatial);
+        finish_out(ctx->out[0], work, y_owned);
+    }
+    free(x_owned);
+    free(params);
+    free(ab);
+    return st;
+}

@@ -1,0 +1,307 @@
+/*
+ * tensor_copy.c - the byte-moving helpers of the tensor family, and the
+ * kernels that copy or create a tensor: Identity (and the reshape-like ops),
+ * Dropout, Constant, ConstantOfShape, Shape, Size, EyeLike, Range, Trilu.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "backends/cpu/ops/tensor_kernels.h"
+#include "core/dtype.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* One row of n elements with element strides; fixed-size memcpy lets the
+ * compiler emit plain loads and stores. */
+static void copy_row(char *dst, int64_t ds, const char *src, int64_t ss, int64_t n, size_t es)
+{
+    if (ds == 1 && ss == 1) {
+        memcpy(dst, src, (size_t)n * es);
+        return;
+    }
+    ptrdiff_t dstep = (ptrdiff_t)(ds * (int64_t)es), sstep = (ptrdiff_t)(ss * (int64_t)es);
+    switch (es) {
+    case 1:
+        for (int64_t i = 0; i < n; i++, dst += dstep, src += sstep)
+            *dst = *src;
+        break;
+    case 2:
+        for (int64_t i = 0; i < n; i++, dst += dstep, src += sstep)
+            memcpy(dst, src, 2);
+        break;
+    case 4:
+        for (int64_t i = 0; i < n; i++, dst += dstep, src += sstep)
+            memcpy(dst, src, 4);
+        break;
+    case 8:
+        for (int64_t i = 0; i < n; i++, dst += dstep, src += sstep)
+            memcpy(dst, src, 8);
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++, dst += dstep, src += sstep)
+            memcpy(dst, src, es);
+        break;
+    }
+}
+
+/* Drops extent-1 dims and merges neighbours that are contiguous in both
+ * src and dst. Returns the new rank, or -1 when the block is empty. */
+static int simplify_view(const int64_t *dims, const int64_t *dstr, const int64_t *sstr, int rank, int64_t *d,
+                         int64_t *ds, int64_t *ss)
+{
+    int r = 0;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] == 0)
+            return -1;
+        if (dims[i] == 1)
+            continue;
+        if (r > 0 && ds[r - 1] == dstr[i] * dims[i] && ss[r - 1] == sstr[i] * dims[i]) {
+            d[r - 1] *= dims[i];
+            ds[r - 1] = dstr[i];
+            ss[r - 1] = sstr[i];
+            continue;
+        }
+        d[r] = dims[i];
+        ds[r] = dstr[i];
+        ss[r] = sstr[i];
+        r++;
+    }
+    return r;
+}
+
+void kiln_copy_strided(void *dst, const int64_t *dst_strides, const void *src, const int64_t *src_strides,
+                       const int64_t *dims, int rank, size_t esize)
+{
+    int64_t d[KILN_COPY_MAX_RANK], ds[KILN_COPY_MAX_RANK], ss[KILN_COPY_MAX_RANK], idx[KILN_COPY_MAX_RANK];
+    int r = simplify_view(dims, dst_strides, src_strides, rank, d, ds, ss);
+    if (r < 0)
+        return;
+    if (r == 0) {
+        memcpy(dst, src, esize);
+        return;
+    }
+    char *dp = dst;
+    const char *sp = src;
+    int64_t doff = 0, soff = 0;
+    memset(idx, 0, sizeof idx);
+    for (;;) {
+        copy_row(dp + doff * (int64_t)esize, ds[r - 1], sp + soff * (int64_t)esize, ss[r - 1], d[r - 1], esize);
+        int k = r - 2;
+        for (; k >= 0; k--) {
+            idx[k]++;
+            doff += ds[k];
+            soff += ss[k];
+            if (idx[k] < d[k])
+                break;
+            doff -= ds[k] * d[k];
+            soff -= ss[k] * d[k];
+            idx[k] = 0;
+        }
+        if (k < 0)
+            return;
+    }
+}
+
+void kiln_fill_elem(void *dst, const void *elem, size_t esize, int64_t n)
+{
+    char *p = dst;
+    if (n <= 0)
+        return;
+    memcpy(p, elem, esize);
+    /* doubling copies: log2(n) memcpy calls */
+    int64_t done = 1;
+    while (done < n) {
+        int64_t c = done < n - done ? done : n - done;
+        memcpy(p + done * (int64_t)esize, p, (size_t)c * esize);
+        done += c;
+    }
+}
+
+void kiln_elem_from_f64(kiln_dtype dt, double v, unsigned char *elem)
+{
+    memset(elem, 0, KILN_MAX_ELEM);
+    kiln_store_f64(elem, dt, 0, v);
+}
+
+/* ---- Identity, Dropout -------------------------------------------------- */
+
+/* Output 0 takes input 0's bytes (same element count and type). */
+static kiln_status copy_input(kiln_op_ctx *ctx)
+{
+    const kiln_tensor *x = ctx->in[0];
+    kiln_tensor *y = ctx->out[0];
+    if (x->dtype != y->dtype || x->nbytes != y->nbytes)
+        return kiln_error(KILN_ERR_INTERNAL, "%s: output holds %zu bytes, input %zu", ctx->node->op_type, y->nbytes,
+                          x->nbytes);
+    if (y->nbytes)
+        memcpy(y->data, x->data, x->nbytes);
+    return KILN_OK;
+}
+
+kiln_status kiln_cpu_identity(kiln_op_ctx *ctx)
+{
+    size_t es;
+    KILN_TRY(kiln_tensor_esize(ctx, 0, &es));
+    return copy_input(ctx);
+}
+
+kiln_status kiln_cpu_dropout(kiln_op_ctx *ctx)
+{
+    size_t es;
+    unsigned char one[KILN_MAX_ELEM];
+    KILN_TRY(kiln_tensor_esize(ctx, 0, &es));
+    KILN_TRY(kiln_tensor_dropout_check(ctx));
+    if (ctx->out[0])
+        KILN_TRY(copy_input(ctx));
+    if (ctx->n_out > 1 && ctx->out[1]) {
+        kiln_tensor *m = ctx->out[1];
+        kiln_elem_from_f64(m->dtype, 1.0, one);
+        kiln_fill_elem(m->data, one, kiln_dtype_size(m->dtype), kiln_tensor_numel(m));
+    }
+    return KILN_OK;
+}
+
+/* ---- Constant, ConstantOfShape --------------------------------------------- */
+
+kiln_status kiln_cpu_constant(kiln_op_ctx *ctx)
+{
+    kiln_tensor *y = ctx->out[0];
+    const kiln_attr *a;
+    if ((a = kiln_attr_find(ctx->node, "value")) != NULL && a->type == KILN_ATTR_TENSOR && a->t) {
+        if (!a->t->data || a->t->nbytes != y->nbytes)
+            return kiln_error(KILN_ERR_INTERNAL, "Constant: value holds %zu bytes, the output %zu", a->t->nbytes,
+                              y->nbytes);
+        if (y->nbytes)
+            memcpy(y->data, a->t->data, y->nbytes);
+    } else if ((a = kiln_attr_find(ctx->node, "value_float")) != NULL) {
+        kiln_store_f64(y->data, KILN_FLOAT32, 0, a->f);
+    } else if ((a = kiln_attr_find(ctx->node, "value_int")) != NULL) {
+        kiln_store_i64(y->data, KILN_INT64, 0, a->i);
+    } else if ((a = kiln_attr_find(ctx->node, "value_floats")) != NULL && a->n == kiln_tensor_numel(y)) {
+        for (int64_t i = 0; i < a->n; i++)
+            kiln_store_f64(y->data, KILN_FLOAT32, (size_t)i, a->floats[i]);
+    } else if ((a = kiln_attr_find(ctx->node, "value_ints")) != NULL && a->n == kiln_tensor_numel(y)) {
+        if (a->n)
+            memcpy(y->data, a->ints, (size_t)a->n * sizeof(int64_t));
+    } else {
+        return kiln_error(KILN_ERR_UNSUPPORTED, "Constant without a supported value attribute");
+    }
+    return KILN_OK;
+}
+
+kiln_status kiln_cpu_constant_of_shape(kiln_op_ctx *ctx)
+{
+    kiln_tensor *y = ctx->out[0];
+    unsigned char elem[KILN_MAX_ELEM];
+    size_t es = kiln_dtype_size(y->dtype);
+    const kiln_attr *a = kiln_attr_find(ctx->node, "value");
+    if (a && a->t && a->t->data) {
+        if (a->t->dtype != y->dtype || a->t->nbytes != es)
+            return kiln_error(KILN_ERR_INTERNAL, "ConstantOfShape: value does not match the output type");
+        memcpy(elem, a->t->data, es);
+    } else {
+        kiln_elem_from_f64(y->dtype, 0.0, elem);
+    }
+    kiln_fill_elem(y->data, elem, es, kiln_tensor_numel(y));
+    return KILN_OK;
+}
+
+/* ---- Shape, Size ------------------------------------------------------------- */
+
+kiln_status kiln_cpu_shape(kiln_op_ctx *ctx)
+{
+    const kiln_tensor *x = ctx->in[0];
+    int64_t *y = ctx->out[0]->data, n = ctx->out[0]->dims[0];
+    int64_t start = kiln_attr_int(ctx->node, "start", 0);
+    if (start < 0)
+        start += x->rank;
+    start = start < 0 ? 0 : start > x->rank ? x->rank : start;
+    if (start + n > x->rank)
+        return kiln_error(KILN_ERR_INTERNAL, "Shape: %lld values from axis %lld of rank %d", (long long)n,
+                          (long long)start, x->rank);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x->dims[start + i];
+    return KILN_OK;
+}
+
+kiln_status kiln_cpu_size(kiln_op_ctx *ctx)
+{
+    int64_t n;
+    KILN_TRY(kiln_shape_numel(ctx->in[0]->dims, ctx->in[0]->rank, &n, "Size input"));
+    *(int64_t *)ctx->out[0]->data = n;
+    return KILN_OK;
+}
+
+/* ---- EyeLike, Range, Trilu ------------------------------------------------------ */
+
+kiln_status kiln_cpu_eye_like(kiln_op_ctx *ctx)
+{
+    kiln_tensor *y = ctx->out[0];
+    unsigned char zero[KILN_MAX_ELEM], one[KILN_MAX_ELEM];
+    size_t es = kiln_dtype_size(y->dtype);
+    int64_t rows = y->dims[0], cols = y->dims[1], k = kiln_attr_int(ctx->node, "k", 0);
+    kiln_elem_from_f64(y->dtype, 0.0, zero);
+    kiln_elem_from_f64(y->dtype, 1.0, one);
+    kiln_fill_elem(y->data, zero, es, rows * cols);
+    if (k <= -rows || k >= cols)
+        return KILN_OK;
+    for (int64_t i = 0; i < rows; i++) {
+        int64_t j = i + k;
+        if (j >= 0 && j < cols)
+            memcpy((char *)y->data + (size_t)(i * cols + j) * es, one, es);
+    }
+    return KILN_OK;
+}
+
+kiln_status kiln_cpu_range(kiln_op_ctx *ctx)
+{
+    const kiln_tensor *s = ctx->in[0], *d = ctx->in[2];
+    kiln_tensor *y = ctx->out[0];
+    int64_t n;
+    KILN_TRY(kiln_tensor_range_count(ctx, &n));
+    if (n != y->dims[0])
+        return kiln_error(KILN_ERR_INTERNAL, "Range: %lld values for an output of %lld", (long long)n,
+                          (long long)y->dims[0]);
+    if (kiln_dtype_is_float(y->dtype)) {
+        double start = kiln_load_f64(s->data, s->dtype, 0), delta = kiln_load_f64(d->data, d->dtype, 0);
+        for (int64_t i = 0; i < n; i++)
+            kiln_store_f64(y->data, y->dtype, (size_t)i, start + (double)i * delta);
+        return KILN_OK;
+    }
+    /* integer ranges in wrapping unsigned arithmetic: no overflow UB */
+    uint64_t start = (uint64_t)kiln_load_i64(s->data, s->dtype, 0),
+             delta = (uint64_t)kiln_load_i64(d->data, d->dtype, 0);
+    for (int64_t i = 0; i < n; i++)
+        kiln_store_i64(y->data, y->dtype, (size_t)i, (int64_t)(start + (uint64_t)i * delta));
+    return KILN_OK;
+}
+
+kiln_status kiln_cpu_trilu(kiln_op_ctx *ctx)
+{
+    const kiln_tensor *x = ctx->in[0];
+    size_t es;
+    int64_t k = 0, batch;
+    unsigned char zero[KILN_MAX_ELEM];
+    KILN_TRY(kiln_tensor_esize(ctx, 0, &es));
+    if (ctx->n_in > 1 && ctx->in[1])
+        KILN_TRY(kiln_tensor_read_scalar(ctx, 1, &k, "k"));
+    int upper = kiln_attr_int(ctx->node, "upper", 1) != 0;
+    int64_t rows = x->dims[x->rank - 2], cols = x->dims[x->rank - 1];
+    KILN_TRY(kiln_shape_numel(x->dims, x->rank - 2, &batch, "Trilu batch"));
+    /* beyond +-(rows + cols) every k means the same */
+    int64_t lim = rows + cols;
+    k = k < -lim ? -lim : k > lim ? lim : k;
+    kiln_elem_from_f64(x->dtype, 0.0, zero);
+    KILN_TRY(copy_input(ctx));
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t i = 0; i < rows; i++) {
+            char *row = (char *)ctx->out[0]->data + (size_t)((b * rows + i) * cols) * es;
+            /* upper keeps j >= i + k; lower keeps j <= i + k */
+            int64_t lo = upper ? 0 : i + k + 1, hi = upper ? i + k : cols;
+            lo = lo < 0 ? 0 : lo;
+            hi = hi > cols ? cols : hi;
+            if (hi > lo)
+                kiln_fill_elem(row + (size_t)lo * es, zero, es, hi - lo);
+        }
+    return KILN_OK;
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Tests of the kiln command line: help and version, the run/inspect
+contract, and that bad input (malformed .npy, wrong dtype or shape, unknown
+ops, bad flags, absurd shapes) gives a message on stderr and a nonzero exit
+code, never a signal.
+
+usage: test_cli.py KILN SAMPLE_MODEL"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+PASSED, FAILED = 0, 0
+
+
+def check(cond, what):
+    global PASSED, FAILED
+    if cond:
+        PASSED += 1
+    else:
+        FAILED += 1
+        print(f"FAIL: {what}")
+
+
+def kiln(*args):
+    return subprocess.run([KILN, *args], capture_output=True, text=True, timeout=300)
+
+
+def expect_error(args, code, needle, what):
+    r = kiln(*args)
+    check(r.returncode == code, f"{what}: exit {r.returncode}, expected {code} (stderr: {r.stderr.strip()})")
+    check(needle in r.stderr, f"{what}: stderr lacks {needle!r}: {r.stderr.strip()}")
+
+
+def tiny_model(path, op="Relu", domain=""):
+    node = helper.make_node(op, ["x"], ["y"], name="the_node", domain=domain)
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid(domain, 1)] if domain else [])
+    m = helper.make_model(g, opset_imports=opsets)
+    onnx.save(m, path)
+
+
+def test_help_and_version():
+    r = kiln("--version")
+    check(r.returncode == 0 and r.stdout.startswith("kiln "), "--version")
+    r = kiln("--help")
+    check(r.returncode == 0 and "run" in r.stdout and "inspect" in r.stdout, "--help lists commands")
+    r = kiln("run", "--help")
+    for flag in ["--input", "--shape", "--output-dir", "--iterations", "--seed"]:
+        check(flag in r.stdout, f"run --help describes {flag}")
+    check(kiln("inspect", "--help").returncode == 0, "inspect --help")
+    expect_error(["frobnicate"], 2, "unknown command", "unknown command")
+    expect_error(["run"], 2, "no MODEL", "run without a model")
+
+
+def test_run_and_inspect(tmp):
+    r = kiln("inspect", SAMPLE)
+    check(r.returncode == 0 and "nodes: 17" in r.stdout and "parameters:" in r.stdout and "flops:" in r.stdout,
+          f"inspect sample: {r.stdout}")
+    out = os.path.join(tmp, "out")
+    r = kiln("run", SAMPLE, "--shape", "input=4x3x64x64", "--output-dir", out)
+    check(r.returncode == 0 and "run" in r.stdout, f"run sample: {r.stderr}")
+    y = np.load(os.path.join(out, "logits.npy"))
+    check(y.shape == (4, 10) and y.dtype == np.float32 and np.isfinite(y).all(), "logits.npy shape and dtype")
+    r2 = kiln("run", SAMPLE, "--shape", "input=4x3x64x64", "--output-dir", out + "2")
+    check(np.array_equal(y, np.load(os.path.join(out + "2", "logits.npy"))), "random inputs are deterministic")
+    x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    np.save(os.path.join(tmp, "x.npy"), x)
+    r = kiln("run", SAMPLE, "--input", f"input={tmp}/x.npy", "--output-dir", out + "3", "--iterations", "3")
+    check(r.returncode == 0 and "3 iterations" in r.stdout, f"run with --input: {r.stdout} {r.stderr}")
+    import onnxruntime as ort
+    ref = ort.InferenceSession(SAMPLE, providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    got = np.load(os.path.join(out + "3", "logits.npy"))
+    check(np.linalg.norm(got - ref) / np.linalg.norm(ref) < 1e-5, "sample model matches ONNX Runtime")
+    r = kiln("run", SAMPLE)
+    check(r.returncode == 0 and "note: input 'input' dim 0 (batch) set to 1" in r.stderr, "symbolic dim note")
+
+
+def test_bad_inputs(tmp):
+    def npy(name, data):
+        p = os.path.join(tmp, name)
+        with open(p, "wb") as f:
+            f.write(data)
+        return p
+
+    good = np.zeros((2, 3, 64, 64), np.float32)
+    np.save(os.path.join(tmp, "good.npy"), good)
+    raw = open(os.path.join(tmp, "good.npy"), "rb").read()
+    cases = [
+        ("truncated.npy", raw[:-10], "data bytes"),
+        ("garbage.npy", b"not an npy file at all", "not an .npy file"),
+        ("header.npy", raw[:12], "byte offset"),
+    ]
+    for name, data, needle in cases:
+        expect_error(["run", SAMPLE, "--input", f"input={npy(name, data)}"], 1, needle, name)
+    np.save(os.path.join(tmp, "int.npy"), good.astype(np.int64))
+    expect_error(["run", SAMPLE, "--input", f"input={tmp}/int.npy"], 1, "must be float32", "wrong dtype")
+    np.save(os.path.join(tmp, "shape.npy"), np.zeros((2, 3, 32, 64), np.float32))
+    expect_error(["run", SAMPLE, "--input", f"input={tmp}/shape.npy"], 1, "must have shape", "wrong shape")
+    np.save(os.path.join(tmp, "f64.npy"), np.zeros((2, 3), ">f8"))
+    expect_error(["run", SAMPLE, "--input", f"input={tmp}/f64.npy"], 1, "not supported", "big-endian npy")
+    expect_error(["run", SAMPLE, "--input", "nosuch=x.npy"], 1, "no input of that name", "unknown input")
+    expect_error(["run", SAMPLE, "--input", f"input={tmp}/missing.npy"], 1, "cannot open", "missing file")
+    expect_error(["run", SAMPLE, "--shape", "input=axb"], 2, "--shape takes", "malformed --shape")
+    expect_error(["run", SAMPLE, "--shape", "input=1000000000x3x64x64"], 1, "over the limit", "absurd shape")
+    expect_error(["run", SAMPLE, "--iterations", "0"], 2, "--iterations", "bad --iterations")
+    expect_error(["run", SAMPLE, "--bogus"], 2, "unexpected argument", "unknown flag")
+    unknown = os.path.join(tmp, "unknown_op.onnx")
+    tiny_model(unknown, op="FooBar")
+    expect_error(["run", unknown], 1, "unsupported op FooBar (opset 17) at node 'the_node'", "unknown op")
+    foreign = os.path.join(tmp, "foreign.onnx")
+    tiny_model(foreign, op="Gelu", domain="com.microsoft")
+    expect_error(["run", foreign], 1, "com.microsoft", "non-default domain")
+    expect_error(["inspect", os.path.join(tmp, "garbage.npy")], 1, "garbage.npy", "inspect garbage")
+    expect_error(["run", os.path.join(tmp, "nosuchmodel.onnx")], 1, "nosuchmodel.onnx", "missing model")
+
+
+def main():
+    global KILN, SAMPLE
+    KILN, SAMPLE = sys.argv[1], sys.argv[2]
+    with tempfile.TemporaryDirectory() as tmp:
+        test_help_and_version()
+        test_run_and_inspect(tmp)
+        test_bad_inputs(tmp)
+    print(f"{PASSED} passed, {FAILED} failed")
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
