@@ -49,7 +49,8 @@ typedef enum kiln_status {
     KILN_ERR_GRAPH = 8,            /* a graph that fails verification (cycle, no producer, ...) */
     KILN_ERR_SECURITY = 9,         /* external data that points outside the model's folder */
     KILN_ERR_NOT_FOUND = 10,       /* a named input or output that does not exist */
-    KILN_ERR_INTERNAL = 11         /* a kiln bug */
+    KILN_ERR_INTERNAL = 11,        /* a kiln bug */
+    KILN_ERR_INCOMPATIBLE = 12     /* an engine built by another kiln version or for another device */
 } kiln_status;
 
 /* Tensor element types; the values are ONNX's TensorProto.DataType. */
@@ -79,7 +80,9 @@ typedef enum kiln_dtype {
     KILN_INT4 = 22,
     KILN_FLOAT4E2M1 = 23,
     KILN_FLOAT8E8M0 = 24,
-    KILN_DTYPE_COUNT = 25
+    KILN_UINT2 = 25,
+    KILN_INT2 = 26,
+    KILN_DTYPE_COUNT = 27
 } kiln_dtype;
 
 typedef enum kiln_precision {
@@ -171,6 +174,7 @@ typedef struct kiln_node_info {
     const char *domain; /* "" for ONNX's default domain */
     int opset;
     int n_inputs, n_outputs;
+    const char *tactic; /* engine layers: the kernel chosen; NULL for network nodes */
 } kiln_node_info;
 
 KILN_API kiln_status kiln_network_node(const kiln_network *network, int index, kiln_node_info *info);
@@ -195,6 +199,10 @@ KILN_API kiln_status kiln_builder_config_set_precision(kiln_builder_config *conf
 KILN_API kiln_status kiln_builder_config_set_workspace(kiln_builder_config *config, size_t bytes);
 /* Mask of kiln_tactic_source (reserved for the autotuner). */
 KILN_API kiln_status kiln_builder_config_set_tactic_sources(kiln_builder_config *config, uint32_t mask);
+/* 0 builds the graph as imported; 1 (the default) runs every optimization
+ * pass (constant folding, dead-node removal, CSE, Conv+BatchNorm folding,
+ * fusions). */
+KILN_API kiln_status kiln_builder_config_set_optimization_level(kiln_builder_config *config, int level);
 /* The largest single tensor the engine may allocate; larger requests fail
  * with KILN_ERR_LIMIT. Default: 16 GiB. */
 KILN_API kiln_status kiln_builder_config_set_max_tensor_bytes(kiln_builder_config *config, size_t bytes);
@@ -214,6 +222,36 @@ KILN_API void kiln_engine_free(kiln_engine *engine);
 KILN_API kiln_status kiln_engine_num_io(const kiln_engine *engine, int is_output, int *count);
 /* Strings in *info are borrowed from the engine. */
 KILN_API kiln_status kiln_engine_io(const kiln_engine *engine, int is_output, int index, kiln_io_info *info);
+
+/* Executed layers of the engine, in execution order; strings in *info are
+ * borrowed from the engine. */
+KILN_API kiln_status kiln_engine_num_layers(const kiln_engine *engine, int *count);
+KILN_API kiln_status kiln_engine_layer(const kiln_engine *engine, int index, kiln_node_info *info);
+/* What the optimizer did, one line per rewrite (fusion, fold); *text is
+ * borrowed from the engine. */
+KILN_API kiln_status kiln_engine_num_rewrites(const kiln_engine *engine, int *count);
+KILN_API kiln_status kiln_engine_rewrite(const kiln_engine *engine, int index, const char **text);
+/* Activation memory of one run, for the intermediates whose shapes are fixed
+ * when the engine is built (graph inputs, outputs, weights and dynamically
+ * shaped tensors excluded): *naive_bytes if each had its own buffer,
+ * *planned_bytes for the arena they share, laid out by lifetime. */
+KILN_API kiln_status kiln_engine_memory(const kiln_engine *engine, size_t *naive_bytes, size_t *planned_bytes);
+
+/* Serializes the engine into an engine file image: *data is the caller's to
+ * free with kiln_free. */
+KILN_API kiln_status kiln_engine_serialize(const kiln_engine *engine, void **data, size_t *size);
+KILN_API kiln_status kiln_engine_save(const kiln_engine *engine, const char *path);
+/* Loads an engine file: the file is mapped read-only and its weights used in
+ * place; nothing is re-tuned. Refuses (KILN_ERR_INCOMPATIBLE) an engine of
+ * another kiln version or for another device, and (KILN_ERR_PARSE) a
+ * truncated or corrupted file. Caller frees *out with kiln_engine_free. */
+KILN_API kiln_status kiln_engine_load(const char *path, kiln_engine **out);
+/* The same from memory (the bytes are copied). */
+KILN_API kiln_status kiln_engine_deserialize(const void *data, size_t size, kiln_engine **out);
+/* 1 when the file at path starts like a kiln engine file, else 0. */
+KILN_API int kiln_is_engine_file(const char *path);
+/* Frees memory kiln handed to the caller (kiln_engine_serialize). */
+KILN_API void kiln_free(void *p);
 
 /* ---- execution context ------------------------------------------------ */
 

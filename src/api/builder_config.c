@@ -17,6 +17,7 @@ kiln_status kiln_builder_config_create(kiln_builder_config **out)
     c->workspace = (size_t)1 << 30;
     c->tactic_sources = ~0u;
     c->max_tensor_bytes = KILN_DEFAULT_MAX_TENSOR_BYTES;
+    c->optimization_level = 1;
     *out = c;
     return KILN_OK;
 }
@@ -97,5 +98,14 @@ kiln_status kiln_builder_config_set_input_shape(kiln_builder_config *config, con
     s->rank = rank;
     for (int d = 0; d < rank; d++)
         s->dims[d] = dims[d];
+    return KILN_OK;
+}
+
+kiln_status kiln_builder_config_set_optimization_level(kiln_builder_config *config, int level)
+{
+    if (!config || level < 0 || level > 1)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT,
+                          "kiln_builder_config_set_optimization_level: config and a level of 0 or 1 are required");
+    config->optimization_level = level;
     return KILN_OK;
 }

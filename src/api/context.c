@@ -13,7 +13,7 @@ kiln_status kiln_context_create(kiln_engine *engine, kiln_context **out)
     if (!engine || !out)
         return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create: engine and out are required");
     kiln_context *c = calloc(1, sizeof *c);
-    int nv = engine->model->graph->n_values;
+    int nv = engine->graph->n_values;
     if (c)
         c->vals = calloc((size_t)(nv ? nv : 1), sizeof *c->vals);
     if (!c || !c->vals) {
@@ -27,7 +27,7 @@ kiln_status kiln_context_create(kiln_engine *engine, kiln_context **out)
 
 static void clear_values(kiln_context *c, int keep_inputs)
 {
-    const kiln_graph *g = c->engine->model->graph;
+    const kiln_graph *g = c->engine->graph;
     for (int v = 0; v < g->n_values; v++)
         if (!(keep_inputs && g->values[v].is_graph_input))
             kiln_tensor_clear(&c->vals[v]);
@@ -45,7 +45,7 @@ void kiln_context_free(kiln_context *context)
 static int find_input(const kiln_engine *e, const char *name)
 {
     for (int i = 0; i < e->n_inputs; i++)
-        if (strcmp(e->model->graph->values[e->inputs[i].value].name, name) == 0)
+        if (strcmp(e->graph->values[e->inputs[i].value].name, name) == 0)
             return i;
     return -1;
 }
@@ -59,7 +59,7 @@ kiln_status kiln_context_set_input(kiln_context *context, const char *name, kiln
                           "kiln_context_set_input: context, name, data and a rank in 0..%d are required",
                           KILN_MAX_RANK);
     const kiln_engine *e = context->engine;
-    const kiln_graph *g = e->model->graph;
+    const kiln_graph *g = e->graph;
     int i = find_input(e, name);
     if (i < 0)
         return kiln_error(KILN_ERR_NOT_FOUND, "the model has no input named '%s'", name);
@@ -96,7 +96,7 @@ kiln_status kiln_context_set_input(kiln_context *context, const char *name, kiln
 static kiln_status check_symbols(const kiln_context *c)
 {
     const kiln_engine *e = c->engine;
-    const kiln_graph *g = e->model->graph;
+    const kiln_graph *g = e->graph;
     for (int i = 0; i < e->n_inputs; i++) {
         const kiln_engine_binding *a = &e->inputs[i];
         const kiln_tensor *ta = &c->vals[a->value];
@@ -133,7 +133,7 @@ kiln_status kiln_context_run(kiln_context *context)
         return st;
     }
     /* outputs that alias an input must not borrow the caller's buffer */
-    const kiln_graph *g = context->engine->model->graph;
+    const kiln_graph *g = context->engine->graph;
     for (int i = 0; i < g->n_outputs; i++) {
         kiln_tensor *t = &context->vals[g->outputs[i]];
         if (g->values[g->outputs[i]].is_graph_input) {
@@ -150,7 +150,7 @@ kiln_status kiln_context_output(const kiln_context *context, const char *name, i
 {
     if (!context || !out)
         return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_context_output: context and out are required");
-    const kiln_graph *g = context->engine->model->graph;
+    const kiln_graph *g = context->engine->graph;
     if (!context->ran)
         return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_context_output: the context has not run successfully");
     int v = -1;

@@ -1,30 +1,24 @@
 /*
- * engine.c - building an engine from a network: fixes input shapes from the
- * config and prepares every node on the backend.
+ * engine.c - building an engine from a network: the engine takes its own
+ * copy of the graph, fixes input shapes from the config, optimizes it, and
+ * prepares every node on the backend.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "api/api_internal.h"
+#include "ir/rewrite.h"
 
-static kiln_status apply_overrides(const kiln_graph *g, const kiln_builder_config *cfg, kiln_engine *e)
+static kiln_status apply_overrides(kiln_graph *g, const kiln_builder_config *cfg, int *changed)
 {
-    for (int i = 0; i < e->n_inputs; i++) {
-        const kiln_value *v = &g->values[g->inputs[i]];
-        e->inputs[i].value = g->inputs[i];
-        e->inputs[i].rank = v->rank;
-        memcpy(e->inputs[i].dims, v->dims, sizeof v->dims);
-    }
     for (int s = 0; cfg && s < cfg->n_shapes; s++) {
         const kiln_shape_override *o = &cfg->shapes[s];
-        int found = -1;
-        for (int i = 0; i < e->n_inputs; i++)
-            if (strcmp(g->values[e->inputs[i].value].name, o->name) == 0)
-                found = i;
-        if (found < 0)
+        int v = kiln_graph_find_value(g, o->name);
+        if (v < 0 || !g->values[v].is_graph_input)
             return kiln_error(KILN_ERR_NOT_FOUND, "shape given for '%s', but the model has no input of that name",
                               o->name);
-        kiln_engine_binding *io = &e->inputs[found];
+        kiln_value *io = &g->values[v];
         if (io->rank >= 0 && io->rank != o->rank)
             return kiln_error(KILN_ERR_SHAPE, "input '%s' has rank %d; the shape given has rank %d", o->name,
                               io->rank, o->rank);
@@ -34,53 +28,93 @@ static kiln_status apply_overrides(const kiln_graph *g, const kiln_builder_confi
                                   o->name, d, (long long)io->dims[d], (long long)o->dims[d]);
         io->rank = o->rank;
         memcpy(io->dims, o->dims, sizeof(int64_t) * (size_t)o->rank);
+        *changed = 1;
     }
     return KILN_OK;
+}
+
+static void bind(const kiln_graph *g, int value, kiln_engine_binding *b)
+{
+    b->value = value;
+    b->rank = g->values[value].rank;
+    memcpy(b->dims, g->values[value].dims, sizeof b->dims);
+}
+
+/* The engine's graph: a copy with fixed input shapes, optimized. */
+static kiln_status prepare_graph(kiln_engine *e, const kiln_graph *src, const kiln_builder_config *cfg)
+{
+    kiln_eval_hook hook = {kiln_eval_node_cpu, NULL};
+    int fixed = 0;
+    KILN_TRY(kiln_graph_clone(src, &e->graph));
+    KILN_TRY(apply_overrides(e->graph, cfg, &fixed));
+    if (fixed)
+        KILN_TRY(kiln_graph_infer_shapes(e->graph, &hook, 1));
+    if (!cfg || cfg->optimization_level > 0)
+        KILN_TRY(kiln_optimize(e->graph, &hook, &e->report));
+    return KILN_OK;
+}
+
+void kiln_engine_destroy(kiln_engine *e)
+{
+    kiln_model *m = e->model;
+    kiln_plan_release(&e->plan);
+    kiln_graph_free(e->graph);
+    kiln_opt_report_free(&e->report);
+    if (e->mapping)
+        munmap(e->mapping, e->mapping_size);
+    free(e->inputs);
+    free(e->outputs);
+    free(e);
+    kiln_model_release(m); /* after the graph that borrows its weights */
+}
+
+kiln_status kiln_engine_finish(kiln_engine *e)
+{
+    const kiln_graph *g = e->graph;
+    kiln_status st = KILN_OK;
+    e->n_inputs = g->n_inputs;
+    e->n_outputs = g->n_outputs;
+    e->inputs = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *e->inputs);
+    e->outputs = calloc((size_t)(g->n_outputs ? g->n_outputs : 1), sizeof *e->outputs);
+    if (!e->inputs || !e->outputs)
+        st = kiln_error(KILN_ERR_OUT_OF_MEMORY, "engine: out of memory");
+    for (int i = 0; st == KILN_OK && i < e->n_inputs; i++)
+        bind(g, g->inputs[i], &e->inputs[i]);
+    for (int i = 0; st == KILN_OK && i < e->n_outputs; i++)
+        bind(g, g->outputs[i], &e->outputs[i]);
+    if (st == KILN_OK)
+        st = kiln_plan_create(&e->plan, g, e->opts.max_tensor_bytes);
+    return st;
 }
 
 kiln_status kiln_engine_build(const kiln_network *network, const kiln_builder_config *config, kiln_engine **out)
 {
     if (!network || !out)
         return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_engine_build: network and out are required");
-    const kiln_graph *g = network->model->graph;
     kiln_engine *e = calloc(1, sizeof *e);
     if (!e)
         return kiln_error(KILN_ERR_OUT_OF_MEMORY, "engine: out of memory");
-    e->n_inputs = g->n_inputs;
-    e->n_outputs = g->n_outputs;
-    e->inputs = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *e->inputs);
-    e->outputs = calloc((size_t)(g->n_outputs ? g->n_outputs : 1), sizeof *e->outputs);
-    kiln_status st = (!e->inputs || !e->outputs) ? kiln_error(KILN_ERR_OUT_OF_MEMORY, "engine: out of memory")
-                                                 : apply_overrides(g, config, e);
-    for (int i = 0; i < e->n_outputs && st == KILN_OK; i++) {
-        const kiln_value *v = &g->values[g->outputs[i]];
-        e->outputs[i].value = g->outputs[i];
-        e->outputs[i].rank = v->rank;
-        memcpy(e->outputs[i].dims, v->dims, sizeof v->dims);
-    }
-    if (st == KILN_OK)
-        st = kiln_plan_create(&e->plan, g, config ? config->max_tensor_bytes : KILN_DEFAULT_MAX_TENSOR_BYTES);
-    if (st != KILN_OK) {
-        free(e->inputs);
-        free(e->outputs);
-        free(e);
-        return st;
-    }
     e->model = network->model;
     atomic_fetch_add(&e->model->refs, 1);
+    e->opts = (kiln_engine_options){KILN_PRECISION_FP32, 1, KILN_DEFAULT_MAX_TENSOR_BYTES, (size_t)1 << 30, ~0u};
+    if (config)
+        e->opts = (kiln_engine_options){config->precision, config->optimization_level, config->max_tensor_bytes,
+                                        config->workspace, config->tactic_sources};
+    kiln_status st = prepare_graph(e, network->model->graph, config);
+    if (st == KILN_OK)
+        st = kiln_engine_finish(e);
+    if (st != KILN_OK) {
+        kiln_engine_destroy(e);
+        return st;
+    }
     *out = e;
     return KILN_OK;
 }
 
 void kiln_engine_free(kiln_engine *engine)
 {
-    if (!engine)
-        return;
-    kiln_plan_release(&engine->plan);
-    kiln_model_release(engine->model);
-    free(engine->inputs);
-    free(engine->outputs);
-    free(engine);
+    if (engine)
+        kiln_engine_destroy(engine);
 }
 
 kiln_status kiln_engine_num_io(const kiln_engine *engine, int is_output, int *count)
@@ -99,6 +133,50 @@ kiln_status kiln_engine_io(const kiln_engine *engine, int is_output, int index, 
     if (index < 0 || index >= n)
         return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_engine_io: index %d is out of range (0..%d)", index, n - 1);
     const kiln_engine_binding *io = is_output ? &engine->outputs[index] : &engine->inputs[index];
-    kiln_io_info_fill(engine->model->graph, io->value, io->rank, io->dims, info);
+    kiln_io_info_fill(engine->graph, io->value, io->rank, io->dims, info);
+    return KILN_OK;
+}
+
+kiln_status kiln_engine_num_layers(const kiln_engine *engine, int *count)
+{
+    if (!engine || !count)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_engine_num_layers: engine and count are required");
+    *count = engine->graph->n_nodes;
+    return KILN_OK;
+}
+
+kiln_status kiln_engine_layer(const kiln_engine *engine, int index, kiln_node_info *info)
+{
+    if (!engine || !info)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_engine_layer: engine and info are required");
+    const kiln_graph *g = engine->graph;
+    if (index < 0 || index >= g->n_nodes)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_engine_layer: index %d is out of range (0..%d)", index,
+                          g->n_nodes - 1);
+    const kiln_node *n = &g->nodes[engine->plan.order[index]];
+    info->name = n->name;
+    info->op_type = n->op_type;
+    info->domain = n->domain;
+    info->opset = n->opset;
+    info->n_inputs = n->n_inputs;
+    info->n_outputs = n->n_outputs;
+    info->tactic = KILN_TACTIC_REFERENCE;
+    return KILN_OK;
+}
+
+kiln_status kiln_engine_num_rewrites(const kiln_engine *engine, int *count)
+{
+    if (!engine || !count)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_engine_num_rewrites: engine and count are required");
+    *count = engine->report.n_records;
+    return KILN_OK;
+}
+
+kiln_status kiln_engine_rewrite(const kiln_engine *engine, int index, const char **text)
+{
+    if (!engine || !text || index < 0 || index >= engine->report.n_records)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_engine_rewrite: engine, text and an index in range are "
+                          "required");
+    *text = engine->report.records[index];
     return KILN_OK;
 }

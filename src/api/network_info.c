@@ -19,6 +19,7 @@ kiln_status kiln_network_node(const kiln_network *network, int index, kiln_node_
     info->opset = n->opset;
     info->n_inputs = n->n_inputs;
     info->n_outputs = n->n_outputs;
+    info->tactic = NULL;
     return KILN_OK;
 }
 

@@ -32,6 +32,8 @@ static const char *const dtype_names[KILN_DTYPE_COUNT] = {
     [KILN_INT4] = "int4",
     [KILN_FLOAT4E2M1] = "float4e2m1",
     [KILN_FLOAT8E8M0] = "float8e8m0",
+    [KILN_UINT2] = "uint2",
+    [KILN_INT2] = "int2",
 };
 
 static const unsigned char dtype_sizes[KILN_DTYPE_COUNT] = {
@@ -40,7 +42,7 @@ static const unsigned char dtype_sizes[KILN_DTYPE_COUNT] = {
     [KILN_FLOAT16] = 2, [KILN_FLOAT64] = 8,      [KILN_UINT32] = 4,       [KILN_UINT64] = 8,
     [KILN_BFLOAT16] = 2, [KILN_FLOAT8E4M3FN] = 1, [KILN_FLOAT8E4M3FNUZ] = 1, [KILN_FLOAT8E5M2] = 1,
     [KILN_FLOAT8E5M2FNUZ] = 1, [KILN_UINT4] = 1, [KILN_INT4] = 1,        [KILN_FLOAT4E2M1] = 1,
-    [KILN_FLOAT8E8M0] = 1,
+    [KILN_FLOAT8E8M0] = 1, [KILN_UINT2] = 1, [KILN_INT2] = 1,
 };
 
 const char *kiln_dtype_name(kiln_dtype dt)
@@ -75,7 +77,7 @@ int kiln_dtype_is_int(kiln_dtype dt)
 {
     switch (dt) {
     case KILN_UINT8: case KILN_INT8: case KILN_UINT16: case KILN_INT16: case KILN_INT32: case KILN_INT64:
-    case KILN_UINT32: case KILN_UINT64: case KILN_UINT4: case KILN_INT4:
+    case KILN_UINT32: case KILN_UINT64: case KILN_UINT4: case KILN_INT4: case KILN_UINT2: case KILN_INT2:
         return 1;
     default:
         return 0;
@@ -85,14 +87,23 @@ int kiln_dtype_is_int(kiln_dtype dt)
 int kiln_dtype_is_signed(kiln_dtype dt)
 {
     switch (dt) {
-    case KILN_INT8: case KILN_INT16: case KILN_INT32: case KILN_INT64: case KILN_INT4:
+    case KILN_INT8: case KILN_INT16: case KILN_INT32: case KILN_INT64: case KILN_INT4: case KILN_INT2:
         return 1;
     default:
         return kiln_dtype_is_float(dt);
     }
 }
 
-int kiln_dtype_is_subbyte(kiln_dtype dt) { return dt == KILN_INT4 || dt == KILN_UINT4 || dt == KILN_FLOAT4E2M1; }
+int kiln_dtype_is_subbyte(kiln_dtype dt) { return kiln_dtype_bits(dt) < 8; }
+
+int kiln_dtype_bits(kiln_dtype dt)
+{
+    switch (dt) {
+    case KILN_INT4: case KILN_UINT4: case KILN_FLOAT4E2M1: return 4;
+    case KILN_INT2: case KILN_UINT2: return 2;
+    default: return (int)kiln_dtype_size(dt) * 8;
+    }
+}
 
 float kiln_f16_to_f32(uint16_t h)
 {
@@ -160,8 +171,7 @@ uint16_t kiln_f32_to_bf16(float f)
     return (uint16_t)(x >> 16);
 }
 
-/* float -> integer without undefined behaviour: truncate, saturate, NaN -> 0 */
-static int64_t f64_to_i64_sat(double v)
+int64_t kiln_f64_to_i64_sat(double v)
 {
     if (isnan(v))
         return 0;
@@ -196,8 +206,8 @@ double kiln_load_f64(const void *base, kiln_dtype dt, size_t i)
     case KILN_FLOAT16: return kiln_f16_to_f32(((const uint16_t *)base)[i]);
     case KILN_BFLOAT16: return kiln_bf16_to_f32(((const uint16_t *)base)[i]);
     case KILN_INT8: return ((const int8_t *)base)[i];
-    case KILN_INT4: return ((const int8_t *)base)[i];
-    case KILN_UINT8: case KILN_UINT4: case KILN_BOOL: return ((const uint8_t *)base)[i];
+    case KILN_INT4: case KILN_INT2: return ((const int8_t *)base)[i];
+    case KILN_UINT8: case KILN_UINT4: case KILN_UINT2: case KILN_BOOL: return ((const uint8_t *)base)[i];
     case KILN_INT16: return ((const int16_t *)base)[i];
     case KILN_UINT16: return ((const uint16_t *)base)[i];
     case KILN_INT32: return ((const int32_t *)base)[i];
@@ -214,15 +224,15 @@ double kiln_load_f64(const void *base, kiln_dtype dt, size_t i)
 int64_t kiln_load_i64(const void *base, kiln_dtype dt, size_t i)
 {
     switch (dt) {
-    case KILN_INT8: case KILN_INT4: return ((const int8_t *)base)[i];
-    case KILN_UINT8: case KILN_UINT4: case KILN_BOOL: return ((const uint8_t *)base)[i];
+    case KILN_INT8: case KILN_INT4: case KILN_INT2: return ((const int8_t *)base)[i];
+    case KILN_UINT8: case KILN_UINT4: case KILN_UINT2: case KILN_BOOL: return ((const uint8_t *)base)[i];
     case KILN_INT16: return ((const int16_t *)base)[i];
     case KILN_UINT16: return ((const uint16_t *)base)[i];
     case KILN_INT32: return ((const int32_t *)base)[i];
     case KILN_UINT32: return ((const uint32_t *)base)[i];
     case KILN_INT64: return ((const int64_t *)base)[i];
     case KILN_UINT64: return (int64_t)((const uint64_t *)base)[i];
-    default: return f64_to_i64_sat(kiln_load_f64(base, dt, i));
+    default: return kiln_f64_to_i64_sat(kiln_load_f64(base, dt, i));
     }
 }
 
@@ -242,6 +252,8 @@ void kiln_store_i64(void *base, kiln_dtype dt, size_t i, int64_t v)
     case KILN_UINT8: ((uint8_t *)base)[i] = (uint8_t)v; break;
     case KILN_INT4: ((int8_t *)base)[i] = (int8_t)(((v & 0xf) ^ 8) - 8); break;
     case KILN_UINT4: ((uint8_t *)base)[i] = (uint8_t)(v & 0xf); break;
+    case KILN_INT2: ((int8_t *)base)[i] = (int8_t)(((v & 0x3) ^ 2) - 2); break;
+    case KILN_UINT2: ((uint8_t *)base)[i] = (uint8_t)(v & 0x3); break;
     case KILN_BOOL: ((uint8_t *)base)[i] = v != 0; break;
     case KILN_INT16: ((int16_t *)base)[i] = (int16_t)v; break;
     case KILN_UINT16: ((uint16_t *)base)[i] = (uint16_t)v; break;
@@ -273,11 +285,13 @@ void kiln_store_f64(void *base, kiln_dtype dt, size_t i, double v)
     case KILN_UINT8: ((uint8_t *)base)[i] = (uint8_t)clamp_d(v, 0, 255); break;
     case KILN_INT4: ((int8_t *)base)[i] = (int8_t)clamp_d(v, -8, 7); break;
     case KILN_UINT4: ((uint8_t *)base)[i] = (uint8_t)clamp_d(v, 0, 15); break;
+    case KILN_INT2: ((int8_t *)base)[i] = (int8_t)clamp_d(v, -2, 1); break;
+    case KILN_UINT2: ((uint8_t *)base)[i] = (uint8_t)clamp_d(v, 0, 3); break;
     case KILN_INT16: ((int16_t *)base)[i] = (int16_t)clamp_d(v, -32768, 32767); break;
     case KILN_UINT16: ((uint16_t *)base)[i] = (uint16_t)clamp_d(v, 0, 65535); break;
     case KILN_INT32: ((int32_t *)base)[i] = (int32_t)clamp_d(v, -2147483648.0, 2147483647.0); break;
     case KILN_UINT32: ((uint32_t *)base)[i] = (uint32_t)clamp_d(v, 0, 4294967295.0); break;
-    case KILN_INT64: ((int64_t *)base)[i] = f64_to_i64_sat(v); break;
+    case KILN_INT64: ((int64_t *)base)[i] = kiln_f64_to_i64_sat(v); break;
     case KILN_UINT64: ((uint64_t *)base)[i] = f64_to_u64_sat(v); break;
     case KILN_FLOAT8E4M3FN: case KILN_FLOAT8E4M3FNUZ: case KILN_FLOAT8E5M2: case KILN_FLOAT8E5M2FNUZ:
     case KILN_FLOAT4E2M1: case KILN_FLOAT8E8M0:

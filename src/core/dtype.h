@@ -4,7 +4,7 @@
  * dtype ONNX allows without one copy of each kernel per type.
  *
  * In memory kiln keeps one element per byte for sub-byte types (int4, uint4,
- * float4e2m1); the ONNX importer unpacks them. float16, bfloat16 and the
+ * float4e2m1, int2, uint2); the ONNX importer unpacks them. float16, bfloat16 and the
  * float8 types are kept as their bit patterns.
  */
 #ifndef KILN_CORE_DTYPE_H
@@ -19,7 +19,9 @@ int kiln_dtype_valid(kiln_dtype dt);    /* a numeric or bool type kiln stores */
 int kiln_dtype_is_float(kiln_dtype dt); /* float16/32/64, bfloat16, float8/4 */
 int kiln_dtype_is_int(kiln_dtype dt);   /* signed or unsigned integer (not bool) */
 int kiln_dtype_is_signed(kiln_dtype dt);
-int kiln_dtype_is_subbyte(kiln_dtype dt); /* int4, uint4, float4e2m1 */
+int kiln_dtype_is_subbyte(kiln_dtype dt); /* int4, uint4, float4e2m1, int2, uint2 */
+/* Bits of one element in ONNX's packed form (4 for int4, 2 for int2, ...). */
+int kiln_dtype_bits(kiln_dtype dt);
 
 float kiln_f16_to_f32(uint16_t h);
 uint16_t kiln_f32_to_f16(float f); /* round to nearest even */
@@ -29,6 +31,10 @@ uint16_t kiln_f32_to_bf16(float f); /* round to nearest even */
  * to the largest finite value instead of becoming inf or NaN. */
 float kiln_minifloat_to_f32(kiln_dtype dt, uint8_t bits);
 uint8_t kiln_f32_to_minifloat(kiln_dtype dt, float f, int saturate);
+
+/* double -> int64 without undefined behaviour: truncation toward zero,
+ * saturating at the int64 range, NaN -> 0. */
+int64_t kiln_f64_to_i64_sat(double v);
 
 /* Element i of `base`, converted. Floats convert to integers by truncation
  * toward zero, saturating at the integer type's range (NaN becomes 0). */

@@ -52,6 +52,7 @@ const char *kiln_status_name(kiln_status status)
     case KILN_ERR_SECURITY: return "refused for safety";
     case KILN_ERR_NOT_FOUND: return "not found";
     case KILN_ERR_INTERNAL: return "internal error";
+    case KILN_ERR_INCOMPATIBLE: return "incompatible engine";
     }
     return "unknown status";
 }

@@ -361,3 +361,23 @@ const char *kiln_graph_shape_str(const kiln_graph *g, const int64_t *dims, int r
     }
     return buf;
 }
+
+kiln_status kiln_graph_reindex(kiln_graph *g)
+{
+    int cap = 64;
+    while (cap < g->n_values * 2)
+        cap *= 2;
+    return index_rebuild(g, cap);
+}
+
+kiln_status kiln_graph_rename_value(kiln_graph *g, int v, const char *name)
+{
+    if (kiln_graph_find_value(g, name) >= 0)
+        return kiln_error(KILN_ERR_INTERNAL, "rename: value name '%s' is taken", name);
+    char *copy = dup_str(name);
+    if (!copy)
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "rename: out of memory");
+    free(g->values[v].name);
+    g->values[v].name = copy;
+    return kiln_graph_reindex(g);
+}

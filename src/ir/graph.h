@@ -129,6 +129,10 @@ kiln_status kiln_graph_add_node(kiln_graph *g, const char *op_type, const char *
                                 int n_inputs, const int *inputs, int n_outputs, const int *outputs, int *index);
 /* Appends an attribute to node `index`, taking ownership of *attr's members. */
 kiln_status kiln_node_add_attr(kiln_graph *g, int node, kiln_attr *attr);
+/* Gives value v a new name (copied); fails when the name is taken. */
+kiln_status kiln_graph_rename_value(kiln_graph *g, int v, const char *name);
+/* Rebuilds the name index after values were renumbered. */
+kiln_status kiln_graph_reindex(kiln_graph *g);
 /* The id of symbol `name`, adding it when new. */
 kiln_status kiln_graph_symbol(kiln_graph *g, const char *name, int *id);
 kiln_status kiln_graph_add_input(kiln_graph *g, int value);

@@ -8,19 +8,33 @@
 static const kiln_op_schema *const families[] = {
     kiln_schemas_elementwise, kiln_schemas_conv_pool, kiln_schemas_linalg,  kiln_schemas_norm_attention,
     kiln_schemas_tensor,      kiln_schemas_reduce,    kiln_schemas_cast_quant, kiln_schemas_resize_sample,
+    kiln_schemas_recurrent,
+};
+
+static const kiln_op_schema *const kiln_families[] = {
+    kiln_schemas_fused_conv,
+    kiln_schemas_fused_matmul,
 };
 
 #define N_FAMILIES ((int)(sizeof families / sizeof families[0]))
+#define N_KILN_FAMILIES ((int)(sizeof kiln_families / sizeof kiln_families[0]))
 
-const kiln_op_schema *kiln_op_find(const char *domain, const char *name)
+static const kiln_op_schema *find_in(const kiln_op_schema *const *tables, int n, const char *name)
 {
-    if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0)
-        return NULL;
-    for (int f = 0; f < N_FAMILIES; f++)
-        for (const kiln_op_schema *s = families[f]; s->name; s++)
+    for (int f = 0; f < n; f++)
+        for (const kiln_op_schema *s = tables[f]; s->name; s++)
             if (strcmp(s->name, name) == 0)
                 return s;
     return NULL;
+}
+
+const kiln_op_schema *kiln_op_find(const char *domain, const char *name)
+{
+    if (domain && strcmp(domain, KILN_DOMAIN) == 0)
+        return find_in(kiln_families, N_KILN_FAMILIES, name);
+    if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0)
+        return NULL;
+    return find_in(families, N_FAMILIES, name);
 }
 
 int kiln_op_count(void)

@@ -50,7 +50,11 @@ typedef struct kiln_op_schema {
     kiln_infer_fn infer;
 } kiln_op_schema;
 
-/* The schema of op `name` in `domain` ("" or "ai.onnx" for ONNX), or NULL. */
+/* kiln's own domain: fused ops that passes create (FusedConv, FusedMatMul). */
+#define KILN_DOMAIN "kiln"
+
+/* The schema of op `name` in `domain` ("" or "ai.onnx" for ONNX, or
+ * KILN_DOMAIN), or NULL. */
 const kiln_op_schema *kiln_op_find(const char *domain, const char *name);
 /* Visits every schema (for listings); returns the count. */
 int kiln_op_count(void);
@@ -68,5 +72,9 @@ extern const kiln_op_schema kiln_schemas_tensor[];
 extern const kiln_op_schema kiln_schemas_reduce[];
 extern const kiln_op_schema kiln_schemas_cast_quant[];
 extern const kiln_op_schema kiln_schemas_resize_sample[];
+extern const kiln_op_schema kiln_schemas_recurrent[];
+/* KILN_DOMAIN */
+extern const kiln_op_schema kiln_schemas_fused_conv[];
+extern const kiln_op_schema kiln_schemas_fused_matmul[];
 
 #endif

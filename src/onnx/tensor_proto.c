@@ -5,9 +5,9 @@
  * limit) before touching any data, then takes the data from raw_data, the
  * typed field that matches the dtype, or external data. Buffers protobuf-c
  * already allocated (raw_data, and typed arrays whose layout is the tensor's)
- * are moved into the tensor, not copied. Sub-byte types (int4, uint4,
- * float4e2m1) arrive packed two per byte, low nibble first, and are stored
- * one element per byte.
+ * are moved into the tensor, not copied. Sub-byte types arrive packed
+ * (int4, uint4 and float4e2m1 two per byte, int2 and uint2 four per byte),
+ * lowest bits first, and are stored one element per byte.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +26,15 @@ typedef struct tensor_plan {
     kiln_dtype dtype;
     int64_t numel;
     size_t nbytes; /* as stored in kiln: one byte per sub-byte element */
-    size_t packed; /* as stored in ONNX: sub-byte types two per byte */
+    size_t packed; /* as stored in ONNX: sub-byte types 8 / bits per byte */
 } tensor_plan;
+
+/* Bytes of n elements of dt in ONNX's packed form. */
+static size_t packed_bytes(kiln_dtype dt, size_t n)
+{
+    size_t per = 8 / (size_t)kiln_dtype_bits(dt);
+    return n / per + (n % per != 0);
+}
 
 static kiln_status read_dtype(const Onnx__TensorProto *tp, const char *what, kiln_dtype *out)
 {
@@ -65,7 +72,7 @@ static kiln_status plan_tensor(const Onnx__TensorProto *tp, kiln_onnx_ctx *ctx, 
     KILN_TRY(read_dims(tp, what, out));
     KILN_TRY(kiln_shape_numel(out->dims, out->rank, &p->numel, what));
     KILN_TRY(kiln_bytes_for(p->dtype, p->numel, ctx->max_bytes, &p->nbytes, what));
-    p->packed = kiln_dtype_is_subbyte(p->dtype) ? (size_t)(p->numel / 2 + p->numel % 2) : p->nbytes;
+    p->packed = kiln_dtype_is_subbyte(p->dtype) ? packed_bytes(p->dtype, (size_t)p->numel) : p->nbytes;
     if (tp->segment)
         return kiln_error(KILN_ERR_UNSUPPORTED, "%s: segmented tensors are not supported", what);
     return KILN_OK;
@@ -84,17 +91,19 @@ static kiln_status adopt(kiln_tensor *out, void *data, size_t nbytes, const char
     return KILN_OK;
 }
 
-/* Packed nibbles (low first) -> one element per byte; int4 sign-extended. */
-static kiln_status unpack_nibbles(const uint8_t *src, const tensor_plan *p, kiln_tensor *out, const char *what)
+/* p->packed bytes of packed sub-byte elements (lowest bits first) -> one
+ * element per byte; signed integer types are sign-extended. */
+static kiln_status unpack_subbyte(const uint8_t *src, const tensor_plan *p, kiln_tensor *out, const char *what)
 {
+    unsigned bits = (unsigned)kiln_dtype_bits(p->dtype), per = 8 / bits, mask = (1u << bits) - 1;
+    int is_sint = kiln_dtype_is_int(p->dtype) && kiln_dtype_is_signed(p->dtype);
+    int sign = is_sint ? 1 << (bits - 1) : 0;
     uint8_t *dst = malloc(p->nbytes ? p->nbytes : 1);
     if (!dst)
         return kiln_error(KILN_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", what, p->nbytes);
     for (size_t i = 0; i < p->nbytes; i++) {
-        uint8_t nib = (uint8_t)((i & 1) ? src[i / 2] >> 4 : src[i / 2] & 0x0f);
-        if (p->dtype == KILN_INT4)
-            nib = (uint8_t)(int8_t)((nib ^ 8) - 8);
-        dst[i] = nib;
+        int v = (int)(src[i / per] >> (i % per * bits) & mask);
+        dst[i] = (uint8_t)((v ^ sign) - sign);
     }
     return adopt(out, dst, p->nbytes, what);
 }
@@ -114,7 +123,7 @@ static kiln_status load_raw(Onnx__TensorProto *tp, const tensor_plan *p, kiln_te
                           p->packed, shape_text(out, p, shape, sizeof shape));
     }
     if (kiln_dtype_is_subbyte(p->dtype))
-        return unpack_nibbles(tp->raw_data.data, p, out, what);
+        return unpack_subbyte(tp->raw_data.data, p, out, what);
     /* move protobuf-c's copy: with data NULL, free_unpacked leaves it alone */
     void *data = tp->raw_data.data;
     tp->raw_data.data = NULL;
@@ -171,8 +180,8 @@ static kiln_status narrow_int32(const Onnx__TensorProto *tp, const tensor_plan *
     return adopt(out, dst, p->nbytes, what);
 }
 
-/* int32_data holds two packed sub-byte elements per entry. */
-static kiln_status unpack_int32_nibbles(const Onnx__TensorProto *tp, const tensor_plan *p, kiln_tensor *out,
+/* int32_data holds one byte of packed sub-byte elements per entry. */
+static kiln_status unpack_int32_subbyte(const Onnx__TensorProto *tp, const tensor_plan *p, kiln_tensor *out,
                                         const char *what)
 {
     if (tp->n_int32_data != p->packed)
@@ -182,7 +191,7 @@ static kiln_status unpack_int32_nibbles(const Onnx__TensorProto *tp, const tenso
         return kiln_error(KILN_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", what, p->packed);
     for (size_t i = 0; i < p->packed; i++)
         bytes[i] = (uint8_t)tp->int32_data[i];
-    kiln_status st = unpack_nibbles(bytes, p, out, what);
+    kiln_status st = unpack_subbyte(bytes, p, out, what);
     free(bytes);
     return st;
 }
@@ -214,11 +223,9 @@ static kiln_status load_typed(Onnx__TensorProto *tp, const tensor_plan *p, kiln_
         return take_array((void **)&tp->int32_data, &tp->n_int32_data, "int32_data", p, out, what);
     case KILN_UINT32:
         return narrow_uint64(tp, p, out, what);
-    case KILN_INT4:
-    case KILN_UINT4:
-    case KILN_FLOAT4E2M1:
-        return unpack_int32_nibbles(tp, p, out, what);
     default:
+        if (kiln_dtype_is_subbyte(p->dtype))
+            return unpack_int32_subbyte(tp, p, out, what);
         return narrow_int32(tp, p, out, what);
     }
 }
@@ -235,7 +242,7 @@ static kiln_status load_external(Onnx__TensorProto *tp, kiln_onnx_ctx *ctx, cons
         }
         return KILN_OK;
     }
-    kiln_status st = unpack_nibbles(data, p, out, what);
+    kiln_status st = unpack_subbyte(data, p, out, what);
     free(data);
     return st;
 }

@@ -1,8 +1,12 @@
 /*
- * executor.c - node-by-node execution (see executor.h).
+ * executor.c - node-by-node execution (see executor.h): at build time the
+ * arena layout of the statically shaped intermediates; per run, each output
+ * placed in a pooled arena or allocated, then the kernel.
  */
 #include "runtime/executor.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +14,18 @@
 #include "backends/cpu/cpu_kernels.h"
 #include "core/dtype.h"
 #include "ir/verify.h"
+#include "runtime/memory_plan.h"
 
 #define MAX_NODE_IO 256
+
+/* Arenas not in use by any run, shared by the threads running one plan. */
+struct kiln_arena_pool {
+    pthread_mutex_t lock;
+    int n, cap;
+    void **arenas;
+};
+
+static kiln_status plan_memory(kiln_plan *plan);
 
 kiln_status kiln_plan_create(kiln_plan *plan, const kiln_graph *g, size_t max_bytes)
 {
@@ -55,9 +69,22 @@ kiln_status kiln_plan_create(kiln_plan *plan, const kiln_graph *g, size_t max_by
         }
         st = plan->backend.iface->prepare(plan->backend.ctx, &ctx, &plan->state[node]);
     }
+    if (st == KILN_OK)
+        st = plan_memory(plan);
     if (st != KILN_OK)
         kiln_plan_release(plan);
     return st;
+}
+
+static void pool_free(struct kiln_arena_pool *pool)
+{
+    if (!pool)
+        return;
+    for (int i = 0; i < pool->n; i++)
+        free(pool->arenas[i]);
+    free(pool->arenas);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool);
 }
 
 void kiln_plan_release(kiln_plan *plan)
@@ -70,12 +97,240 @@ void kiln_plan_release(kiln_plan *plan)
     free(plan->order);
     free(plan->state);
     free(plan->last_use);
+    free(plan->slots);
+    pool_free(plan->pool);
     memset(plan, 0, sizeof *plan);
 }
 
-/* Shapes the outputs, allocates and poisons them: a kernel that forgets to
- * write an element leaves NaN / all-ones bits that tests catch. */
-static kiln_status alloc_outputs(kiln_op_ctx *ctx, const char *label)
+
+/* ---- build time: the arena layout --------------------------------------- */
+
+/* Bytes of value v when it belongs in the arena: an intermediate (not a graph
+ * input, output or constant) whose dtype and every dim are known, within the
+ * per-tensor ceiling. */
+static int arena_bytes(const kiln_plan *plan, int v, size_t *bytes)
+{
+    const kiln_value *val = &plan->graph->values[v];
+    size_t es = kiln_dtype_valid(val->dtype) ? kiln_dtype_size(val->dtype) : 0;
+    if (val->is_graph_input || val->is_graph_output || val->constant || val->rank < 0 || es == 0)
+        return 0;
+    uint64_t limit = plan->max_bytes / es, n = 1;
+    for (int d = 0; d < val->rank; d++) {
+        int64_t dim = val->dims[d];
+        if (dim < 0 || (dim > 0 && n > limit / (uint64_t)dim))
+            return 0;
+        n *= (uint64_t)dim;
+    }
+    *bytes = (size_t)n * es; /* n <= max_bytes / es */
+    return 1;
+}
+
+/* One buffer per arena value, alive from the step that writes it to the
+ * last step that reads it (or that same step when nobody reads it). */
+static int collect_buffers(const kiln_plan *plan, int *first, int *buf_of, kiln_mem_buffer *bufs)
+{
+    const kiln_graph *g = plan->graph;
+    int nb = 0;
+    for (int v = 0; v < g->n_values; v++)
+        first[v] = -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const kiln_node *n = &g->nodes[plan->order[i]];
+        for (int k = 0; k < n->n_outputs; k++)
+            if (n->outputs[k] >= 0)
+                first[n->outputs[k]] = i;
+    }
+    for (int v = 0; v < g->n_values; v++) {
+        size_t bytes = 0;
+        buf_of[v] = -1;
+        if (first[v] < 0 || !arena_bytes(plan, v, &bytes))
+            continue;
+        int last = plan->last_use[v] >= 0 ? plan->last_use[v] : first[v];
+        bufs[nb] = (kiln_mem_buffer){.bytes = bytes, .first = first[v], .last = last, .reuse = -1, .shares = -1};
+        buf_of[v] = nb++;
+    }
+    return nb;
+}
+
+static int same_layout(const kiln_value *a, const kiln_value *b)
+{
+    if (a->dtype != b->dtype || a->rank != b->rank)
+        return 0;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dims[d] != b->dims[d])
+            return 0;
+    return 1;
+}
+
+/* Offers in-place reuse where an op allows it (kiln_op_inplace_input) and
+ * the input is an arena value that dies at this node with output 0's dtype
+ * and shape; the planner decides. */
+static void offer_inplace(kiln_plan *plan, const int *buf_of, kiln_mem_buffer *bufs)
+{
+    const kiln_graph *g = plan->graph;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const kiln_node *n = &g->nodes[plan->order[i]];
+        int k = kiln_op_inplace_input(n);
+        if (k < 0 || k >= n->n_inputs)
+            continue;
+        int src = n->inputs[k], dst = n->outputs[0];
+        if (src < 0 || dst < 0 || buf_of[src] < 0 || buf_of[dst] < 0 || plan->last_use[src] != i ||
+            !same_layout(&g->values[src], &g->values[dst]))
+            continue;
+        bufs[buf_of[dst]].reuse = buf_of[src];
+        plan->slots[dst].inplace_input = k;
+    }
+}
+
+static void fill_slots(kiln_plan *plan, const int *buf_of, const kiln_mem_buffer *bufs)
+{
+    for (int v = 0; v < plan->graph->n_values; v++) {
+        kiln_value_slot *s = &plan->slots[v];
+        const kiln_mem_buffer *b = buf_of[v] >= 0 ? &bufs[buf_of[v]] : NULL;
+        s->in_arena = b != NULL;
+        s->offset = b ? b->offset : 0;
+        s->bytes = b ? b->bytes : 0;
+        if (!b || b->shares < 0)
+            s->inplace_input = -1;
+    }
+}
+
+static kiln_status pool_create(kiln_plan *plan)
+{
+    struct kiln_arena_pool *pool = calloc(1, sizeof *pool);
+    if (!pool)
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    if (pthread_mutex_init(&pool->lock, NULL) != 0) {
+        free(pool);
+        return kiln_error(KILN_ERR_INTERNAL, "plan: cannot create the arena pool's lock");
+    }
+    plan->pool = pool;
+    return KILN_OK;
+}
+
+static kiln_status plan_memory(kiln_plan *plan)
+{
+    const kiln_graph *g = plan->graph;
+    size_t nv = (size_t)(g->n_values ? g->n_values : 1);
+    int *first = malloc(sizeof(int) * nv), *buf_of = malloc(sizeof(int) * nv);
+    kiln_mem_buffer *bufs = malloc(sizeof *bufs * nv);
+    plan->slots = calloc(nv, sizeof *plan->slots);
+    kiln_status st = KILN_OK;
+    if (!first || !buf_of || !bufs || !plan->slots)
+        st = kiln_error(KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    if (st == KILN_OK) {
+        for (int v = 0; v < g->n_values; v++)
+            plan->slots[v].inplace_input = -1;
+        int nb = collect_buffers(plan, first, buf_of, bufs);
+        offer_inplace(plan, buf_of, bufs);
+        st = kiln_memory_plan(bufs, nb, &plan->naive_bytes, &plan->planned_bytes);
+    }
+    if (st == KILN_OK) {
+        fill_slots(plan, buf_of, bufs);
+        if (plan->planned_bytes > 0)
+            st = pool_create(plan);
+    }
+    free(first);
+    free(buf_of);
+    free(bufs);
+    return st;
+}
+
+/* ---- run time ----------------------------------------------------------- */
+
+/* A free arena from the pool, or a new one; NULL when the plan has none. */
+static kiln_status arena_take(const kiln_plan *plan, unsigned char **arena)
+{
+    struct kiln_arena_pool *pool = plan->pool;
+    *arena = NULL;
+    if (!pool)
+        return KILN_OK;
+    pthread_mutex_lock(&pool->lock);
+    if (pool->n > 0)
+        *arena = pool->arenas[--pool->n];
+    pthread_mutex_unlock(&pool->lock);
+    if (!*arena)
+        *arena = aligned_alloc(KILN_MEM_ALIGN, plan->planned_bytes); /* a multiple of the alignment */
+    if (!*arena)
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate the %zu-byte activation arena",
+                          plan->planned_bytes);
+    return KILN_OK;
+}
+
+/* Returns an arena to the pool (freed when the pool cannot grow). */
+static void arena_give(const kiln_plan *plan, unsigned char *arena)
+{
+    struct kiln_arena_pool *pool = plan->pool;
+    if (!arena)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    if (pool->n == pool->cap) {
+        int cap = pool->cap ? pool->cap * 2 : 4;
+        void **grown = realloc(pool->arenas, sizeof *grown * (size_t)cap);
+        if (grown) {
+            pool->arenas = grown;
+            pool->cap = cap;
+        }
+    }
+    if (pool->n < pool->cap) {
+        pool->arenas[pool->n++] = arena;
+        arena = NULL;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    free(arena);
+}
+
+/* Own storage for t, poisoned: a kernel that forgets to write an element
+ * leaves NaN / all-ones bits that tests catch. */
+static kiln_status alloc_poisoned(kiln_tensor *t, size_t max_bytes, const char *what)
+{
+    KILN_TRY(kiln_tensor_alloc(t, max_bytes, what));
+    memset(t->data, 0xff, t->nbytes);
+    return KILN_OK;
+}
+
+static int same_shape(const kiln_tensor *a, const kiln_tensor *b)
+{
+    if (a->dtype != b->dtype || a->rank != b->rank)
+        return 0;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dims[d] != b->dims[d])
+            return 0;
+    return 1;
+}
+
+/* Output k's storage: its arena slot when it has one and the actual size
+ * fits, else its own allocation; poisoned either way, unless it takes over
+ * its input's storage in place (then the input's values must stay). */
+static kiln_status place_output(const kiln_plan *plan, unsigned char *arena, kiln_op_ctx *ctx, int k,
+                                const char *what)
+{
+    kiln_tensor *t = ctx->out[k];
+    const kiln_value_slot *s = &plan->slots[ctx->node->outputs[k]];
+    int64_t n = 0;
+    size_t bytes = 0;
+    KILN_TRY(kiln_shape_numel(t->dims, t->rank, &n, what));
+    KILN_TRY(kiln_bytes_for(t->dtype, n, ctx->max_bytes, &bytes, what));
+    if (!arena || !s->in_arena || bytes > s->bytes)
+        return alloc_poisoned(t, ctx->max_bytes, what);
+    unsigned char *p = arena + s->offset;
+    int src_k = s->inplace_input;
+    const kiln_tensor *src = src_k >= 0 && src_k < ctx->n_in ? ctx->in[src_k] : NULL;
+    int shared = src && src->data == p;
+    /* the kernel reads the input at the output's indices: shapes must agree */
+    if (shared && !same_shape(src, t))
+        return alloc_poisoned(t, ctx->max_bytes, what);
+    if (t->owns_data)
+        free(t->data);
+    t->data = p;
+    t->nbytes = bytes;
+    t->owns_data = 0;
+    if (!shared)
+        memset(p, 0xff, bytes);
+    return KILN_OK;
+}
+
+/* Shapes the outputs (already inferred) must have, then their storage. */
+static kiln_status place_outputs(const kiln_plan *plan, unsigned char *arena, kiln_op_ctx *ctx, const char *label)
 {
     for (int k = 0; k < ctx->n_out; k++) {
         kiln_tensor *t = ctx->out[k];
@@ -88,8 +343,7 @@ static kiln_status alloc_outputs(kiln_op_ctx *ctx, const char *label)
                               kiln_dtype_name(t->dtype) ? kiln_dtype_name(t->dtype) : "(invalid)");
         char what[300];
         snprintf(what, sizeof what, "node %s output %d", label, k);
-        KILN_TRY(kiln_tensor_alloc(t, ctx->max_bytes, what));
-        memset(t->data, 0xff, t->nbytes);
+        KILN_TRY(place_output(plan, arena, ctx, k, what));
     }
     return KILN_OK;
 }
@@ -103,42 +357,63 @@ kiln_status kiln_eval_node_cpu(void *user, kiln_op_ctx *ctx)
     return fn(ctx);
 }
 
+/* Releases intermediates read for the last time at step i, and outputs
+ * nobody reads. */
+static void release_dead(const kiln_plan *plan, kiln_tensor *vals, const kiln_op_ctx *ctx, int i)
+{
+    const kiln_graph *g = plan->graph;
+    const kiln_node *n = ctx->node;
+    for (int k = 0; k < ctx->n_in; k++) {
+        int v = n->inputs[k];
+        if (v >= 0 && plan->last_use[v] == i && g->values[v].producer >= 0 && !g->values[v].is_graph_output)
+            kiln_tensor_clear(&vals[v]);
+    }
+    for (int k = 0; k < ctx->n_out; k++) {
+        int v = n->outputs[k];
+        if (v >= 0 && plan->last_use[v] < 0 && !g->values[v].is_graph_output)
+            kiln_tensor_clear(&vals[v]);
+    }
+}
+
+static kiln_status run_node(const kiln_plan *plan, kiln_tensor *vals, unsigned char *arena, int i)
+{
+    const kiln_graph *g = plan->graph;
+    int node = plan->order[i];
+    kiln_tensor *in[MAX_NODE_IO], *out[MAX_NODE_IO];
+    char label[256];
+    kiln_op_ctx ctx;
+    kiln_node_ctx(g, node, vals, in, out, plan->max_bytes, &ctx);
+    for (int k = 0; k < ctx.n_in; k++)
+        if (in[k] && !in[k]->data)
+            return kiln_error(KILN_ERR_INTERNAL, "node %s: input %d was not computed",
+                              kiln_node_label(g, node, label, sizeof label), k);
+    KILN_TRY(kiln_node_infer(&ctx));
+    kiln_node_label(g, node, label, sizeof label);
+    KILN_TRY(place_outputs(plan, arena, &ctx, label));
+    kiln_status st = plan->backend.iface->run(plan->backend.ctx, plan->state[node], &ctx);
+    if (st != KILN_OK)
+        return kiln_error_prefix(st, "node %s", label);
+    release_dead(plan, vals, &ctx, i);
+    return KILN_OK;
+}
+
 kiln_status kiln_plan_run(const kiln_plan *plan, kiln_tensor *vals)
 {
     const kiln_graph *g = plan->graph;
-    kiln_tensor *in[MAX_NODE_IO], *out[MAX_NODE_IO];
+    unsigned char *arena = NULL;
     for (int v = 0; v < g->n_values; v++)
         if (g->values[v].constant) {
             vals[v] = *g->values[v].constant;
             vals[v].owns_data = 0;
         }
-    for (int i = 0; i < g->n_nodes; i++) {
-        int node = plan->order[i];
-        char label[256];
-        kiln_op_ctx ctx;
-        kiln_node_ctx(g, node, vals, in, out, plan->max_bytes, &ctx);
-        for (int k = 0; k < ctx.n_in; k++)
-            if (in[k] && !in[k]->data)
-                return kiln_error(KILN_ERR_INTERNAL, "node %s: input %d was not computed",
-                                  kiln_node_label(g, node, label, sizeof label), k);
-        KILN_TRY(kiln_node_infer(&ctx));
-        kiln_node_label(g, node, label, sizeof label);
-        KILN_TRY(alloc_outputs(&ctx, label));
-        kiln_status st = plan->backend.iface->run(plan->backend.ctx, plan->state[node], &ctx);
-        if (st != KILN_OK)
-            return kiln_error_prefix(st, "node %s", label);
-        /* release intermediates read for the last time */
-        for (int k = 0; k < ctx.n_in; k++) {
-            int v = g->nodes[node].inputs[k];
-            if (v >= 0 && plan->last_use[v] == i && g->values[v].producer >= 0 && !g->values[v].is_graph_output)
-                kiln_tensor_clear(&vals[v]);
-        }
-        /* outputs nobody reads */
-        for (int k = 0; k < ctx.n_out; k++) {
-            int v = g->nodes[node].outputs[k];
-            if (v >= 0 && plan->last_use[v] < 0 && !g->values[v].is_graph_output)
-                kiln_tensor_clear(&vals[v]);
-        }
-    }
-    return KILN_OK;
+    KILN_TRY(arena_take(plan, &arena));
+    kiln_status st = KILN_OK;
+    for (int i = 0; i < g->n_nodes && st == KILN_OK; i++)
+        st = run_node(plan, vals, arena, i);
+    /* after a failure some arena views are still bound: none may outlive the run */
+    for (int v = 0; v < g->n_values; v++)
+        if (plan->slots[v].in_arena && !vals[v].owns_data)
+            kiln_tensor_clear(&vals[v]);
+    arena_give(plan, arena);
+    return st;
 }

@@ -51,8 +51,11 @@ def test_help_and_version():
     r = kiln("--help")
     check(r.returncode == 0 and "run" in r.stdout and "inspect" in r.stdout, "--help lists commands")
     r = kiln("run", "--help")
-    for flag in ["--input", "--shape", "--output-dir", "--iterations", "--seed"]:
+    for flag in ["--input", "--shape", "--output-dir", "--iterations", "--seed", "--optimization-level"]:
         check(flag in r.stdout, f"run --help describes {flag}")
+    r = kiln("build", "--help")
+    for flag in ["--output", "--shape", "--optimization-level", "--workspace", "--tactic-sources"]:
+        check(flag in r.stdout, f"build --help describes {flag}")
     check(kiln("inspect", "--help").returncode == 0, "inspect --help")
     expect_error(["frobnicate"], 2, "unknown command", "unknown command")
     expect_error(["run"], 2, "no MODEL", "run without a model")
@@ -79,6 +82,34 @@ def test_run_and_inspect(tmp):
     check(np.linalg.norm(got - ref) / np.linalg.norm(ref) < 1e-5, "sample model matches ONNX Runtime")
     r = kiln("run", SAMPLE)
     check(r.returncode == 0 and "note: input 'input' dim 0 (batch) set to 1" in r.stderr, "symbolic dim note")
+
+
+def test_engine_files(tmp):
+    engine = os.path.join(tmp, "sample.engine")
+    r = kiln("build", SAMPLE, "-o", engine, "--shape", "input=2x3x64x64")
+    check(r.returncode == 0 and "layers" in r.stdout, f"build: {r.stdout} {r.stderr}")
+    r = kiln("inspect", engine)
+    check(r.returncode == 0 and "layers: " in r.stdout and "tactic reference" in r.stdout, f"inspect engine: {r.stdout}")
+    x = np.random.default_rng(1).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    np.save(os.path.join(tmp, "xe.npy"), x)
+    outs = []
+    for m in (SAMPLE, engine):
+        d = os.path.join(tmp, "eng_out" + str(len(outs)))
+        r = kiln("run", m, "--input", f"input={tmp}/xe.npy", "--output-dir", d)
+        check(r.returncode == 0, f"run {m}: {r.stderr}")
+        outs.append(np.load(os.path.join(d, "logits.npy")) if r.returncode == 0 else None)
+    check(outs[0] is not None and outs[1] is not None and np.array_equal(outs[0], outs[1]),
+          "engine file gives the model's outputs")
+    data = bytearray(open(engine, "rb").read())
+    data[len(data) // 2] ^= 0x55
+    open(engine + ".bad", "wb").write(data)
+    expect_error(["run", engine + ".bad"], 1, "checksum mismatch", "corrupted engine")
+    open(engine + ".short", "wb").write(data[: len(data) // 3])
+    expect_error(["inspect", engine + ".short"], 1, "rebuild it", "truncated engine")
+    expect_error(["build", SAMPLE], 2, "no -o ENGINE", "build without -o")
+    expect_error(["build", SAMPLE, "-o", engine, "--workspace", "lots"], 2, "--workspace takes", "bad workspace")
+    expect_error(["build", SAMPLE, "-o", engine, "--tactic-sources", "magic"], 2, "unknown tactic source",
+                 "bad tactic source")
 
 
 def test_bad_inputs(tmp):
@@ -126,6 +157,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_help_and_version()
         test_run_and_inspect(tmp)
+        test_engine_files(tmp)
         test_bad_inputs(tmp)
     print(f"{PASSED} passed, {FAILED} failed")
     return 1 if FAILED else 0

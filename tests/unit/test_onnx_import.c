@@ -339,6 +339,79 @@ static void test_fp16_and_int4(void)
     pool_free();
 }
 
+/* -2, 1, 0, -1, 1 as int2 (2, 1, 0, 3, 1 as uint2), four per byte, lowest
+ * bits first; the padding bits of the last byte are set and must be ignored. */
+static const uint8_t packed2[2] = {0xc6, 0xfd};
+
+static void test_int2(void)
+{
+    Onnx__GraphProto *gp = graph("int2");
+    const int64_t d5[] = {5}, d3[] = {3}, d4[] = {4};
+    Onnx__TensorProto *i2 = tensor("i2", KILN_INT2, 1, d5);
+    set_raw(i2, packed2, sizeof packed2);
+    Onnx__TensorProto *u2 = tensor("u2", KILN_UINT2, 1, d5);
+    u2->n_int32_data = 2;
+    u2->int32_data = zalloc(sizeof(int32_t) * 2);
+    for (int i = 0; i < 2; i++)
+        u2->int32_data[i] = packed2[i];
+    Onnx__TensorProto *u2raw = tensor("u2_3", KILN_UINT2, 1, d3);
+    set_raw(u2raw, packed2, 1);
+    Onnx__TensorProto *i2typed = tensor("i2_4", KILN_INT2, 1, d4);
+    i2typed->n_int32_data = 1;
+    i2typed->int32_data = zalloc(sizeof(int32_t));
+    i2typed->int32_data[0] = 0xb4; /* 0, 1, -1, -2 */
+    Onnx__TensorProto *list[] = {i2, u2, u2raw, i2typed};
+    for (size_t i = 0; i < sizeof list / sizeof *list; i++)
+        APPEND(gp->initializer, gp->n_initializer, list[i]);
+    APPEND(gp->input, gp->n_input, value_info("x", tensor_type(KILN_INT2, 1, (const char *[]){"7"})));
+    APPEND(gp->output, gp->n_output, value_info("x", tensor_type(KILN_UINT2, 1, (const char *[]){"7"})));
+
+    kiln_graph *g = NULL;
+    CHECK(load(model(gp, "", 25), NULL, &g) == KILN_OK);
+    if (g) {
+        const int8_t want_i2[5] = {-2, 1, 0, -1, 1}, want_i2_4[4] = {0, 1, -1, -2};
+        const uint8_t want_u2[5] = {2, 1, 0, 3, 1};
+        const kiln_value *a = value(g, "i2"), *b = value(g, "u2"), *c = value(g, "u2_3"), *d = value(g, "i2_4");
+        CHECK(a && a->constant && a->constant->nbytes == 5 && memcmp(a->constant->data, want_i2, 5) == 0);
+        CHECK(b && b->constant && b->constant->nbytes == 5 && memcmp(b->constant->data, want_u2, 5) == 0);
+        CHECK(c && c->constant && c->constant->nbytes == 3 && memcmp(c->constant->data, want_u2, 3) == 0);
+        CHECK(d && d->constant && d->constant->nbytes == 4 && memcmp(d->constant->data, want_i2_4, 4) == 0);
+        const kiln_value *x = value(g, "x");
+        CHECK(x && x->is_graph_input && x->dtype == KILN_INT2 && x->rank == 1 && x->dims[0] == 7);
+    }
+    kiln_graph_free(g);
+    pool_free();
+}
+
+/* Packed 2-bit data of the wrong length is refused, naming the tensor and
+ * both byte counts. */
+static void test_int2_errors(void)
+{
+    kiln_graph *g = NULL;
+    Onnx__GraphProto *gp = graph("bad int2");
+    Onnx__TensorProto *t = tensor("codes", KILN_INT2, 1, (const int64_t[]){9});
+    set_raw(t, (const uint8_t[]){0x12, 0x34, 0x56, 0x78}, 4);
+    APPEND(gp->initializer, gp->n_initializer, t);
+    CHECK(load(model(gp, "", 25), NULL, &g) == KILN_ERR_PARSE && has_error("raw_data has 4 bytes, expected 3"));
+    t->raw_data.len = 2;
+    CHECK(load(model(gp, "", 25), NULL, &g) == KILN_ERR_PARSE && has_error("'codes'") &&
+          has_error("raw_data has 2 bytes, expected 3"));
+    t->has_raw_data = 0;
+    t->data_type = KILN_UINT2;
+    t->n_int32_data = 9;
+    t->int32_data = zalloc(sizeof(int32_t) * 9);
+    CHECK(load(model(gp, "", 25), NULL, &g) == KILN_ERR_PARSE && has_error("'codes'") &&
+          has_error("int32_data holds 9 values, expected 3"));
+    t->n_int32_data = 3;
+    t->dims[0] = 12;
+    CHECK(load(model(gp, "", 25), NULL, &g) == KILN_OK);
+    kiln_graph_free(g);
+    g = NULL;
+    t->dims[0] = 13;
+    CHECK(load(model(gp, "", 25), NULL, &g) == KILN_ERR_PARSE && has_error("expected 4"));
+    pool_free();
+}
+
 static void test_inputs_and_symbols(void)
 {
     Onnx__GraphProto *gp = graph("inputs");
@@ -691,6 +764,22 @@ static void test_wire_errors(void)
     pool_free();
 }
 
+/* Packs t into the file at path; 1 on success. */
+static int write_tensor(const char *path, const Onnx__TensorProto *t)
+{
+    size_t n = onnx__tensor_proto__get_packed_size(t);
+    uint8_t *buf = malloc(n ? n : 1);
+    FILE *f = buf ? fopen(path, "wb") : NULL;
+    int ok = f != NULL;
+    if (f) {
+        onnx__tensor_proto__pack(t, buf);
+        ok = fwrite(buf, 1, n, f) == n;
+        ok = fclose(f) == 0 && ok;
+    }
+    free(buf);
+    return ok;
+}
+
 static void test_tensor_file(void)
 {
     char path[] = "/tmp/kiln_test_tensor_XXXXXX";
@@ -699,13 +788,10 @@ static void test_tensor_file(void)
         CHECK(!"mkstemp");
         return;
     }
+    close(fd);
     Onnx__TensorProto *t = tensor("input_0", KILN_INT16, 2, (const int64_t[]){1, 2});
     set_raw(t, (const int16_t[]){-3, 300}, 4);
-    size_t n = onnx__tensor_proto__get_packed_size(t);
-    uint8_t *buf = malloc(n);
-    onnx__tensor_proto__pack(t, buf);
-    CHECK(write(fd, buf, n) == (ssize_t)n);
-    close(fd);
+    CHECK(write_tensor(path, t));
     kiln_tensor out;
     char *name = NULL;
     CHECK(kiln_onnx_load_tensor_file(path, &out, &name) == KILN_OK);
@@ -713,8 +799,19 @@ static void test_tensor_file(void)
     CHECK(out.dtype == KILN_INT16 && out.rank == 2 && out.dims[1] == 2 && ((int16_t *)out.data)[1] == 300);
     kiln_tensor_clear(&out);
     free(name);
+    /* test data of a packed type goes through the same unpacking */
+    t = tensor("input_1", KILN_INT2, 2, (const int64_t[]){1, 5});
+    set_raw(t, packed2, sizeof packed2);
+    CHECK(write_tensor(path, t));
+    CHECK(kiln_onnx_load_tensor_file(path, &out, NULL) == KILN_OK);
+    CHECK(out.dtype == KILN_INT2 && out.rank == 2 && out.nbytes == 5 && ((int8_t *)out.data)[0] == -2 &&
+          ((int8_t *)out.data)[3] == -1);
+    kiln_tensor_clear(&out);
+    t->raw_data.len = 1;
+    CHECK(write_tensor(path, t));
+    CHECK(kiln_onnx_load_tensor_file(path, &out, NULL) == KILN_ERR_PARSE && has_error("'input_1'") &&
+          has_error("raw_data has 1 bytes, expected 2"));
     CHECK(kiln_onnx_load_tensor_file("/nonexistent/x.pb", &out, NULL) == KILN_ERR_IO);
-    free(buf);
     unlink(path);
     pool_free();
 }
@@ -723,6 +820,8 @@ int main(void)
 {
     test_initializers();
     test_fp16_and_int4();
+    test_int2();
+    test_int2_errors();
     test_inputs_and_symbols();
     test_opsets();
     test_nodes();

@@ -5,6 +5,7 @@
 #define KILN_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kiln.h"
 
@@ -13,9 +14,11 @@
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
 
+int cmd_build(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 
+void usage_build(FILE *f);
 void usage_run(FILE *f);
 void usage_inspect(FILE *f);
 

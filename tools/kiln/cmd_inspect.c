@@ -10,11 +10,19 @@
 
 void usage_inspect(FILE *f)
 {
-    fprintf(f, "usage: kiln inspect MODEL\n\n"
+    fprintf(f, "usage: kiln inspect MODEL [--optimized [--shape NAME=DIMS]...]\n"
+               "       kiln inspect ENGINE\n\n"
                "Prints the model's inputs and outputs (dtype and shape; symbolic dims by name), a histogram of\n"
-               "its ops, a line 'nodes: N', the parameter count and an estimate of the FLOPs of one run.\n\n"
+               "its ops, a line 'nodes: N', the parameter count and an estimate of the FLOPs of one run.\n"
+               "For an engine file: its inputs and outputs, the optimizer's report, a line 'layers: N' and\n"
+               "every layer with its tactic.\n\n"
                "options:\n"
-               "  --help   this text\n");
+               "  --optimized          also build the engine and print the node count before and after the\n"
+               "                       optimizer, every rewrite it made (folds and fusions by name), and a\n"
+               "                       line 'layers: N' with the executed layers\n"
+               "  --shape NAME=DIMS    with --optimized: fix input NAME's shape (such as 1x3x224x224) so\n"
+               "                       shape subgraphs fold\n"
+               "  --help               this text\n");
 }
 
 typedef struct op_bin {
@@ -30,15 +38,22 @@ static int by_count(const void *a, const void *b)
     return strcmp(x->op, y->op);
 }
 
-static void print_io(const kiln_network *net, int is_output)
+/* Inputs or outputs of a network (engine NULL) or an engine. */
+static void print_io(const kiln_network *net, const kiln_engine *engine, int is_output)
 {
     int n = 0;
-    kiln_network_num_io(net, is_output, &n);
+    if (engine)
+        kiln_engine_num_io(engine, is_output, &n);
+    else
+        kiln_network_num_io(net, is_output, &n);
     printf("%s:\n", is_output ? "outputs" : "inputs");
     for (int i = 0; i < n; i++) {
         kiln_io_info info;
         char shape[256];
-        kiln_network_io(net, is_output, i, &info);
+        if (engine)
+            kiln_engine_io(engine, is_output, i, &info);
+        else
+            kiln_network_io(net, is_output, i, &info);
         printf("  %-24s %-9s %s\n", info.name, info.dtype ? kiln_dtype_name(info.dtype) : "?",
                cli_shape_str(&info, shape, sizeof shape));
     }
@@ -70,38 +85,127 @@ static int print_ops(const kiln_network *net, int n_nodes)
     return 0;
 }
 
+/* The optimizer's report and the layer count; with list_layers, every
+ * layer with its tactic. */
+static void print_engine(const kiln_engine *engine, int nodes_before, int list_layers)
+{
+    int layers = 0, rewrites = 0;
+    kiln_engine_num_layers(engine, &layers);
+    kiln_engine_num_rewrites(engine, &rewrites);
+    printf("optimized:\n");
+    if (nodes_before >= 0)
+        printf("  nodes: %d -> %d\n", nodes_before, layers);
+    for (int i = 0; i < rewrites; i++) {
+        const char *text;
+        if (kiln_engine_rewrite(engine, i, &text) == KILN_OK)
+            printf("  %s\n", text);
+    }
+    printf("layers: %d\n", layers);
+    for (int i = 0; list_layers && i < layers; i++) {
+        kiln_node_info ni;
+        if (kiln_engine_layer(engine, i, &ni) == KILN_OK)
+            printf("  %4d %-24s %-32s tactic %s\n", i, ni.op_type, ni.name[0] ? ni.name : "-",
+                   ni.tactic ? ni.tactic : "-");
+    }
+}
+
+static int print_optimized(const kiln_network *net, const kiln_builder_config *cfg)
+{
+    kiln_engine *engine = NULL;
+    if (kiln_engine_build(net, cfg, &engine) != KILN_OK)
+        return cli_fail("build");
+    int before = 0;
+    kiln_network_num_nodes(net, &before);
+    print_engine(engine, before, 0);
+    size_t naive = 0, planned = 0;
+    if (kiln_engine_memory(engine, &naive, &planned) == KILN_OK)
+        printf("activation memory: naive %.1f MiB, planned %.1f MiB\n", (double)naive / (1 << 20),
+               (double)planned / (1 << 20));
+    kiln_engine_free(engine);
+    return 0;
+}
+
+static int inspect_engine(const char *path)
+{
+    kiln_engine *engine = NULL;
+    if (kiln_engine_load(path, &engine) != KILN_OK)
+        return cli_fail(path);
+    printf("engine: %s\n", path);
+    print_io(NULL, engine, 0);
+    print_io(NULL, engine, 1);
+    print_engine(engine, -1, 1);
+    kiln_engine_free(engine);
+    return 0;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
+    int optimized = 0, rc = 0;
+    kiln_builder_config *cfg = NULL;
+    if (kiln_builder_config_create(&cfg) != KILN_OK)
+        return cli_fail("config");
+    for (int i = 1; i < argc && !rc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage_inspect(stdout);
+            kiln_builder_config_free(cfg);
             return 0;
+        }
+        if (!strcmp(argv[i], "--optimized")) {
+            optimized = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--shape") && i + 1 < argc) {
+            char *name = NULL;
+            const char *dims_text;
+            int rank;
+            int64_t dims[KILN_MAX_RANK];
+            if (!cli_split_assign(argv[++i], &name, &dims_text) || !cli_parse_shape(dims_text, &rank, dims)) {
+                fprintf(stderr, "kiln inspect: --shape takes NAME=DIMS such as input=1x3x224x224, got '%s'\n",
+                        argv[i]);
+                rc = CLI_EXIT_USAGE;
+            } else if (kiln_builder_config_set_input_shape(cfg, name, rank, dims) != KILN_OK) {
+                rc = cli_fail("--shape");
+            }
+            free(name);
+            continue;
         }
         if (argv[i][0] == '-' || path) {
             fprintf(stderr, "kiln inspect: unexpected argument '%s'\n", argv[i]);
             usage_inspect(stderr);
-            return CLI_EXIT_USAGE;
+            rc = CLI_EXIT_USAGE;
+            break;
         }
         path = argv[i];
     }
-    if (!path) {
+    if (!rc && !path) {
         usage_inspect(stderr);
-        return CLI_EXIT_USAGE;
+        rc = CLI_EXIT_USAGE;
+    }
+    if (!rc && kiln_is_engine_file(path)) {
+        kiln_builder_config_free(cfg);
+        return inspect_engine(path);
     }
     kiln_network *net = NULL;
-    if (kiln_network_from_file(path, &net) != KILN_OK)
-        return cli_fail(path);
+    if (!rc && kiln_network_from_file(path, &net) != KILN_OK)
+        rc = cli_fail(path);
+    if (rc) {
+        kiln_builder_config_free(cfg);
+        return rc;
+    }
     kiln_network_stats s;
     kiln_network_stats_get(net, &s);
     printf("model: %s\n", path);
-    print_io(net, 0);
-    print_io(net, 1);
-    int rc = print_ops(net, s.n_nodes);
+    print_io(net, NULL, 0);
+    print_io(net, NULL, 1);
+    rc = print_ops(net, s.n_nodes);
     printf("nodes: %d\n", s.n_nodes);
     printf("parameters: %lld (%.1f MiB of weights)\n", (long long)s.n_parameters,
            (double)s.weight_bytes / (1024.0 * 1024.0));
     printf("flops: %.3f GFLOP per run%s\n", s.flops / 1e9, s.flops_symbolic ? " (symbolic dims counted as 1)" : "");
+    if (!rc && optimized)
+        rc = print_optimized(net, cfg);
     kiln_network_free(net);
+    kiln_builder_config_free(cfg);
     return rc;
 }

@@ -17,8 +17,9 @@
 void usage_run(FILE *f)
 {
     fprintf(f, "usage: kiln run MODEL [--input NAME=FILE.npy]... [--shape NAME=DIMS]... [--output-dir DIR]\n"
-               "                 [--iterations N] [--seed N]\n\n"
-               "Runs MODEL (an .onnx file) once per iteration and prints one timing line.\n\n"
+               "                 [--iterations N] [--seed N] [--optimization-level N]\n\n"
+               "Runs MODEL (an .onnx file, or an engine file from `kiln build`) once per iteration and prints\n"
+               "one timing line.\n\n"
                "options:\n"
                "  --input NAME=FILE.npy  feed input NAME from a .npy file (its dtype must match the model)\n"
                "  --shape NAME=DIMS      shape for input NAME, such as 1x3x224x224; fixes symbolic dims.\n"
@@ -28,6 +29,7 @@ void usage_run(FILE *f)
                "                         ('/' and '\\\\' in names become '_')\n"
                "  --iterations N         run N times (default 1); the summary reports the mean and the best\n"
                "  --seed N               seed of the random inputs (default 0)\n"
+               "  --optimization-level N 0: run the graph as imported; 1 (default): optimize it first\n"
                "  --help                 this text\n");
 }
 
@@ -35,6 +37,7 @@ typedef struct run_args {
     const char *model;
     const char *out_dir;
     int iterations;
+    int opt_level;
     uint64_t seed;
     int n_inputs, n_shapes;
     char **input_names;
@@ -61,6 +64,7 @@ static int parse_run_args(int argc, char **argv, run_args *a)
 {
     memset(a, 0, sizeof *a);
     a->iterations = 1;
+    a->opt_level = 1;
     size_t cap = (size_t)argc;
     a->input_names = calloc(cap, sizeof *a->input_names);
     a->input_files = calloc(cap, sizeof *a->input_files);
@@ -103,6 +107,13 @@ static int parse_run_args(int argc, char **argv, run_args *a)
                 return 0;
             }
             a->iterations = (int)v;
+            i++;
+        } else if (!strcmp(arg, "--optimization-level") && val) {
+            if (strcmp(val, "0") && strcmp(val, "1")) {
+                fprintf(stderr, "kiln run: --optimization-level takes 0 or 1, got '%s'\n", val);
+                return 0;
+            }
+            a->opt_level = val[0] - '0';
             i++;
         } else if (!strcmp(arg, "--seed") && val) {
             char *end;
@@ -186,6 +197,12 @@ static int prepare_inputs(const run_args *a, kiln_engine *engine, kiln_tensor *t
         }
         int64_t dims[KILN_MAX_RANK];
         int rank = info.rank < 0 ? 0 : info.rank;
+        int s = find_name(a->shape_names, a->n_shapes, info.name);
+        if (s >= 0) {
+            /* an engine file keeps its own shapes: --shape picks the random input's */
+            rank = a->shape_ranks[s];
+            memcpy(info.dims, a->shape_dims[s], sizeof(int64_t) * (size_t)rank);
+        }
         for (int d = 0; d < rank; d++) {
             dims[d] = info.dims[d];
             if (dims[d] < 0) {
@@ -237,19 +254,26 @@ static int run_model(const run_args *a)
     kiln_tensor *tensors = NULL;
     int rc = 0, n_in = 0, n_out = 0;
     double t_load = 0, t_build = 0, best = 1e300, total = 0;
-    if (kiln_network_from_file(a->model, &net) != KILN_OK)
-        return cli_fail(a->model);
-    t_load = cli_now_ms() - t0;
-    if (kiln_builder_config_create(&cfg) != KILN_OK)
-        rc = cli_fail("config");
-    for (int s = 0; !rc && s < a->n_shapes; s++)
-        if (kiln_builder_config_set_input_shape(cfg, a->shape_names[s], a->shape_ranks[s], a->shape_dims[s]) !=
-            KILN_OK)
-            rc = cli_fail("--shape");
-    double t1 = cli_now_ms();
-    if (!rc && kiln_engine_build(net, cfg, &engine) != KILN_OK)
-        rc = cli_fail(a->model);
-    t_build = cli_now_ms() - t1;
+    if (kiln_is_engine_file(a->model)) {
+        if (kiln_engine_load(a->model, &engine) != KILN_OK)
+            return cli_fail(a->model);
+        t_load = cli_now_ms() - t0;
+    } else {
+        if (kiln_network_from_file(a->model, &net) != KILN_OK)
+            return cli_fail(a->model);
+        t_load = cli_now_ms() - t0;
+        if (kiln_builder_config_create(&cfg) != KILN_OK ||
+            kiln_builder_config_set_optimization_level(cfg, a->opt_level) != KILN_OK)
+            rc = cli_fail("config");
+        for (int s = 0; !rc && s < a->n_shapes; s++)
+            if (kiln_builder_config_set_input_shape(cfg, a->shape_names[s], a->shape_ranks[s], a->shape_dims[s]) !=
+                KILN_OK)
+                rc = cli_fail("--shape");
+        double t1 = cli_now_ms();
+        if (!rc && kiln_engine_build(net, cfg, &engine) != KILN_OK)
+            rc = cli_fail(a->model);
+        t_build = cli_now_ms() - t1;
+    }
     if (!rc && kiln_context_create(engine, &ctx) != KILN_OK)
         rc = cli_fail("context");
     if (!rc) {

@@ -12,8 +12,10 @@ static void usage(FILE *f)
     fprintf(f, "kiln %s - ONNX inference optimizer and runtime\n\n"
                "usage: kiln COMMAND [ARGS]\n\n"
                "commands:\n"
-               "  run MODEL      run a model on inputs from .npy files or on deterministic random data\n"
-               "  inspect MODEL  print inputs, outputs, op histogram, node, parameter and FLOP counts\n"
+               "  build MODEL    optimize a model for this machine and write an engine file\n"
+               "  run MODEL      run a model or engine on inputs from .npy files or on deterministic random data\n"
+               "  inspect MODEL  print inputs, outputs, op histogram, node, parameter and FLOP counts; for an\n"
+               "                 engine, its layers and their tactics\n"
                "  help COMMAND   describe a command's flags (same as kiln COMMAND --help)\n\n"
                "options:\n"
                "  --help         this text\n"
@@ -44,7 +46,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "help")) {
-        if (argc > 2 && !strcmp(argv[2], "run"))
+        if (argc > 2 && !strcmp(argv[2], "build"))
+            usage_build(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "run"))
             usage_run(stdout);
         else if (argc > 2 && !strcmp(argv[2], "inspect"))
             usage_inspect(stdout);
@@ -52,6 +56,8 @@ int main(int argc, char **argv)
             usage(stdout);
         return 0;
     }
+    if (!strcmp(cmd, "build"))
+        return cmd_build(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "inspect"))

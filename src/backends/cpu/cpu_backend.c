@@ -11,6 +11,7 @@
 static const kiln_cpu_kernel *const families[] = {
     kiln_cpu_elementwise, kiln_cpu_conv_pool, kiln_cpu_linalg,     kiln_cpu_norm_attention,
     kiln_cpu_tensor,      kiln_cpu_reduce,    kiln_cpu_cast_quant, kiln_cpu_resize_sample,
+    kiln_cpu_recurrent,   kiln_cpu_fused_conv, kiln_cpu_fused_matmul,
 };
 
 static const kiln_cpu_kernel *find_entry(const char *op)
@@ -31,7 +32,8 @@ kiln_cpu_kernel_fn kiln_cpu_find_kernel(const char *op)
 static bool cpu_supports(void *bctx, const kiln_op_ctx *ctx, char *why, size_t why_len)
 {
     (void)bctx;
-    if (ctx->node->domain[0] && strcmp(ctx->node->domain, "ai.onnx") != 0) {
+    if (ctx->node->domain[0] && strcmp(ctx->node->domain, "ai.onnx") != 0 &&
+        strcmp(ctx->node->domain, KILN_DOMAIN) != 0) {
         snprintf(why, why_len, "domain '%s' is not supported", ctx->node->domain);
         return false;
     }

@@ -23,6 +23,9 @@ extern const kiln_cpu_kernel kiln_cpu_tensor[];
 extern const kiln_cpu_kernel kiln_cpu_reduce[];
 extern const kiln_cpu_kernel kiln_cpu_cast_quant[];
 extern const kiln_cpu_kernel kiln_cpu_resize_sample[];
+extern const kiln_cpu_kernel kiln_cpu_recurrent[];
+extern const kiln_cpu_kernel kiln_cpu_fused_conv[];
+extern const kiln_cpu_kernel kiln_cpu_fused_matmul[];
 
 /* The kernel for op, or NULL. */
 kiln_cpu_kernel_fn kiln_cpu_find_kernel(const char *op);

@@ -72,9 +72,8 @@ static kiln_status infer_bitcast(kiln_op_ctx *ctx)
     KILN_TRY(kiln_need_input(ctx, 0));
     KILN_TRY(need_castable(ctx, "input 0", ctx->in[0]->dtype));
     KILN_TRY(to_attr(ctx, &to));
-    /* sub-byte types are stored one per byte but are 4 bits wide */
-    if (kiln_dtype_is_subbyte(to) != kiln_dtype_is_subbyte(ctx->in[0]->dtype) ||
-        kiln_dtype_size(to) != kiln_dtype_size(ctx->in[0]->dtype))
+    /* sub-byte types are stored one per byte but are narrower */
+    if (kiln_dtype_bits(to) != kiln_dtype_bits(ctx->in[0]->dtype))
         return kiln_error(KILN_ERR_SHAPE, "BitCast from %s to %s: the bit widths differ",
                           kiln_dtype_name(ctx->in[0]->dtype), kiln_dtype_name(to));
     kiln_infer_set(ctx, 0, to, ctx->in[0]->rank, ctx->in[0]->dims);
@@ -91,6 +90,8 @@ static int quant_type(kiln_dtype dt)
     case KILN_INT16:
     case KILN_UINT4:
     case KILN_INT4:
+    case KILN_UINT2:
+    case KILN_INT2:
     case KILN_FLOAT8E4M3FN:
     case KILN_FLOAT8E4M3FNUZ:
     case KILN_FLOAT8E5M2:

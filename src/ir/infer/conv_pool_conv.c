@@ -7,16 +7,6 @@
 #include "ir/infer/conv_pool_infer.h"
 #include "ir/infer/infer_util.h"
 
-int kiln_cp_is_float(kiln_dtype dt)
-{
-    return dt == KILN_FLOAT16 || dt == KILN_BFLOAT16 || dt == KILN_FLOAT32 || dt == KILN_FLOAT64;
-}
-
-static int is_8bit(kiln_dtype dt)
-{
-    return dt == KILN_INT8 || dt == KILN_UINT8;
-}
-
 /* Input i, when present, must have dtype dt. */
 static kiln_status need_dtype(const kiln_op_ctx *ctx, int i, kiln_dtype dt)
 {
@@ -61,21 +51,28 @@ static int64_t weight_dim(const kiln_op_ctx *ctx, int wi, int d)
     return w->rank > d ? w->dims[d] : KILN_DIM_UNKNOWN;
 }
 
+/* Sets out[0] to the conv-style output shape of X (input 0) and W (input
+ * wi), with dtype dt. */
+static kiln_status set_conv_out(kiln_op_ctx *ctx, int wi, kiln_dtype dt)
+{
+    int rank;
+    int64_t dims[KILN_MAX_RANK];
+    KILN_TRY(kiln_conv_output_shape(ctx, 0, wi, &rank, dims));
+    kiln_infer_set(ctx, 0, dt, rank, dims);
+    return KILN_OK;
+}
+
 kiln_status kiln_infer_conv(kiln_op_ctx *ctx)
 {
     KILN_TRY(kiln_need_input(ctx, 0));
     KILN_TRY(kiln_need_input(ctx, 1));
     kiln_dtype dt = ctx->in[0]->dtype;
-    if (!kiln_cp_is_float(dt))
+    if (!kiln_is_std_float(dt))
         return kiln_unsupported_dtype(ctx, "input 0", dt);
     KILN_TRY(need_dtype(ctx, 1, dt));
     KILN_TRY(need_dtype(ctx, 2, dt));
     KILN_TRY(need_vector(ctx, 2, weight_dim(ctx, 1, 0), 0, "B"));
-    int rank;
-    int64_t dims[KILN_MAX_RANK];
-    KILN_TRY(kiln_conv_output_shape(ctx, 0, 1, &rank, dims));
-    kiln_infer_set(ctx, 0, dt, rank, dims);
-    return KILN_OK;
+    return set_conv_out(ctx, 1, dt);
 }
 
 kiln_status kiln_infer_conv_transpose(kiln_op_ctx *ctx)
@@ -84,15 +81,13 @@ kiln_status kiln_infer_conv_transpose(kiln_op_ctx *ctx)
     KILN_TRY(kiln_need_input(ctx, 1));
     const kiln_tensor *x = ctx->in[0], *w = ctx->in[1];
     kiln_dtype dt = x->dtype;
-    if (!kiln_cp_is_float(dt))
+    if (!kiln_is_std_float(dt))
         return kiln_unsupported_dtype(ctx, "input 0", dt);
     KILN_TRY(need_dtype(ctx, 1, dt));
     KILN_TRY(need_dtype(ctx, 2, dt));
     int64_t dims[KILN_MAX_RANK];
     if (x->rank < 0) {
-        for (int i = 0; i < w->rank; i++)
-            dims[i] = KILN_DIM_UNKNOWN;
-        kiln_infer_set(ctx, 0, dt, w->rank, dims);
+        kiln_infer_set_unknown(ctx, 0, dt, w->rank);
         return KILN_OK;
     }
     kiln_window win;
@@ -111,19 +106,15 @@ kiln_status kiln_infer_conv_integer(kiln_op_ctx *ctx)
 {
     KILN_TRY(kiln_need_input(ctx, 0));
     KILN_TRY(kiln_need_input(ctx, 1));
-    if (!is_8bit(ctx->in[0]->dtype))
+    if (!kiln_is_8bit(ctx->in[0]->dtype))
         return kiln_unsupported_dtype(ctx, "input 0", ctx->in[0]->dtype);
-    if (!is_8bit(ctx->in[1]->dtype))
+    if (!kiln_is_8bit(ctx->in[1]->dtype))
         return kiln_unsupported_dtype(ctx, "input 1", ctx->in[1]->dtype);
     KILN_TRY(need_dtype(ctx, 2, ctx->in[0]->dtype));
     KILN_TRY(need_dtype(ctx, 3, ctx->in[1]->dtype));
     KILN_TRY(need_scalar(ctx, 2, "x_zero_point"));
     KILN_TRY(need_vector(ctx, 3, weight_dim(ctx, 1, 0), 1, "w_zero_point"));
-    int rank;
-    int64_t dims[KILN_MAX_RANK];
-    KILN_TRY(kiln_conv_output_shape(ctx, 0, 1, &rank, dims));
-    kiln_infer_set(ctx, 0, KILN_INT32, rank, dims);
-    return KILN_OK;
+    return set_conv_out(ctx, 1, KILN_INT32);
 }
 
 kiln_status kiln_infer_qlinear_conv(kiln_op_ctx *ctx)
@@ -131,11 +122,11 @@ kiln_status kiln_infer_qlinear_conv(kiln_op_ctx *ctx)
     for (int i = 0; i < 8; i++)
         KILN_TRY(kiln_need_input(ctx, i));
     kiln_dtype xt = ctx->in[0]->dtype, wt = ctx->in[3]->dtype, yt = ctx->in[7]->dtype;
-    if (!is_8bit(xt))
+    if (!kiln_is_8bit(xt))
         return kiln_unsupported_dtype(ctx, "input 0", xt);
-    if (!is_8bit(wt))
+    if (!kiln_is_8bit(wt))
         return kiln_unsupported_dtype(ctx, "input 3", wt);
-    if (!is_8bit(yt))
+    if (!kiln_is_8bit(yt))
         return kiln_unsupported_dtype(ctx, "input 7", yt);
     KILN_TRY(need_dtype(ctx, 2, xt));
     KILN_TRY(need_dtype(ctx, 5, wt));
@@ -151,11 +142,7 @@ kiln_status kiln_infer_qlinear_conv(kiln_op_ctx *ctx)
     KILN_TRY(need_scalar(ctx, 6, "y_scale"));
     KILN_TRY(need_scalar(ctx, 7, "y_zero_point"));
     KILN_TRY(need_vector(ctx, 8, m, 0, "B"));
-    int rank;
-    int64_t dims[KILN_MAX_RANK];
-    KILN_TRY(kiln_conv_output_shape(ctx, 0, 3, &rank, dims));
-    kiln_infer_set(ctx, 0, yt, rank, dims);
-    return KILN_OK;
+    return set_conv_out(ctx, 3, yt);
 }
 
 /* offset (N, offset_group * n * K, out...) and mask (N, offset_group * K,
@@ -188,7 +175,7 @@ kiln_status kiln_infer_deform_conv(kiln_op_ctx *ctx)
     for (int i = 0; i < 3; i++)
         KILN_TRY(kiln_need_input(ctx, i));
     kiln_dtype dt = ctx->in[0]->dtype;
-    if (!kiln_cp_is_float(dt))
+    if (!kiln_is_std_float(dt))
         return kiln_unsupported_dtype(ctx, "input 0", dt);
     for (int i = 1; i < 5; i++)
         KILN_TRY(need_dtype(ctx, i, dt));

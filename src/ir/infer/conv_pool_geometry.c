@@ -8,18 +8,6 @@
 
 #include "ir/infer/infer_util.h"
 
-/* floor(a / b) for b > 0 and any sign of a. */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
-/* ceil(a / b) for b > 0 and any sign of a. */
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return -floor_div(-a, b);
-}
-
 /* Reads INTS attribute `name` of length `len` into vals, each in [lo, MAX].
  * Absent or empty: vals are filled with def. */
 static kiln_status read_ints(const kiln_node *node, const char *name, int len, int64_t lo, int64_t def, int64_t *vals)
@@ -137,7 +125,7 @@ static kiln_status forward_axis(kiln_window *w, int i)
     int64_t in = w->in[i], s = w->stride[i], keff;
     KILN_TRY(kernel_span(w, i, &keff));
     if (w->auto_pad == KILN_AUTO_PAD_SAME_UPPER || w->auto_pad == KILN_AUTO_PAD_SAME_LOWER) {
-        int64_t out = ceil_div(in, s);
+        int64_t out = kiln_ceil_div(in, s);
         int64_t total = (out - 1) * s + keff - in;
         if (total < 0)
             total = 0;
@@ -156,7 +144,7 @@ static kiln_status forward_axis(kiln_window *w, int i)
                           (long long)(in + w->pad_begin[i] + w->pad_end[i]));
     /* ceil_mode changes nothing under auto_pad (the two formulas agree there) */
     int use_ceil = w->ceil_mode && w->auto_pad == KILN_AUTO_PAD_NOTSET;
-    int64_t out = (use_ceil ? ceil_div(span, s) : span / s) + 1;
+    int64_t out = (use_ceil ? kiln_ceil_div(span, s) : span / s) + 1;
     /* a last window that would start in the end padding is dropped */
     if (use_ceil && (out - 1) * s >= in + w->pad_begin[i])
         out--;
@@ -197,10 +185,10 @@ static kiln_status transpose_axis(kiln_window *w, int i, int64_t out_pad, int64_
          * is larger than the full result (the extra positions get only B) */
         int64_t total = full - target;
         if (w->auto_pad == KILN_AUTO_PAD_SAME_UPPER) {
-            w->pad_begin[i] = floor_div(total, 2);
+            w->pad_begin[i] = kiln_floor_div(total, 2);
             w->pad_end[i] = total - w->pad_begin[i];
         } else {
-            w->pad_end[i] = floor_div(total, 2);
+            w->pad_end[i] = kiln_floor_div(total, 2);
             w->pad_begin[i] = total - w->pad_end[i];
         }
         w->out[i] = target;

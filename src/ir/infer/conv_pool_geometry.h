@@ -17,6 +17,16 @@
  * every window computation far from int64 overflow. */
 #define KILN_WINDOW_MAX_EXTENT ((int64_t)INT32_MAX)
 
+/* floor(a / b) and ceil(a / b) for b > 0 and any sign of a. */
+static inline int64_t kiln_floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+static inline int64_t kiln_ceil_div(int64_t a, int64_t b)
+{
+    return -kiln_floor_div(-a, b);
+}
+
 typedef enum kiln_auto_pad {
     KILN_AUTO_PAD_NOTSET,
     KILN_AUTO_PAD_SAME_UPPER,

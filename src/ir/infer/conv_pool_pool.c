@@ -34,26 +34,41 @@ static kiln_status infer_window_pool(kiln_op_ctx *ctx, kiln_dtype index_dt)
     return KILN_OK;
 }
 
+kiln_status kiln_cp_max_pool_attrs(const kiln_op_ctx *ctx, int64_t *order)
+{
+    kiln_dtype dt = ctx->in[0]->dtype;
+    if (!kiln_is_std_float(dt) && dt != KILN_INT8 && dt != KILN_UINT8)
+        return kiln_unsupported_dtype(ctx, "input 0", dt);
+    *order = kiln_attr_int(ctx->node, "storage_order", 0);
+    if (*order != 0 && *order != 1)
+        return kiln_error(KILN_ERR_UNSUPPORTED, "attribute storage_order is %lld, expected 0 or 1", (long long)*order);
+    return KILN_OK;
+}
+
+kiln_status kiln_cp_average_pool_attrs(const kiln_op_ctx *ctx, int64_t *count_include_pad)
+{
+    if (!kiln_is_std_float(ctx->in[0]->dtype))
+        return kiln_unsupported_dtype(ctx, "input 0", ctx->in[0]->dtype);
+    *count_include_pad = kiln_attr_int(ctx->node, "count_include_pad", 0);
+    if (*count_include_pad != 0 && *count_include_pad != 1)
+        return kiln_error(KILN_ERR_UNSUPPORTED, "attribute count_include_pad is %lld, expected 0 or 1",
+                          (long long)*count_include_pad);
+    return KILN_OK;
+}
+
 kiln_status kiln_infer_max_pool(kiln_op_ctx *ctx)
 {
+    int64_t order;
     KILN_TRY(kiln_need_input(ctx, 0));
-    kiln_dtype dt = ctx->in[0]->dtype;
-    if (!kiln_cp_is_float(dt) && dt != KILN_INT8 && dt != KILN_UINT8)
-        return kiln_unsupported_dtype(ctx, "input 0", dt);
-    int64_t order = kiln_attr_int(ctx->node, "storage_order", 0);
-    if (order != 0 && order != 1)
-        return kiln_error(KILN_ERR_UNSUPPORTED, "attribute storage_order is %lld, expected 0 or 1", (long long)order);
+    KILN_TRY(kiln_cp_max_pool_attrs(ctx, &order));
     return infer_window_pool(ctx, KILN_INT64);
 }
 
 kiln_status kiln_infer_average_pool(kiln_op_ctx *ctx)
 {
+    int64_t cip;
     KILN_TRY(kiln_need_input(ctx, 0));
-    if (!kiln_cp_is_float(ctx->in[0]->dtype))
-        return kiln_unsupported_dtype(ctx, "input 0", ctx->in[0]->dtype);
-    int64_t cip = kiln_attr_int(ctx->node, "count_include_pad", 0);
-    if (cip != 0 && cip != 1)
-        return kiln_error(KILN_ERR_UNSUPPORTED, "attribute count_include_pad is %lld, expected 0 or 1", (long long)cip);
+    KILN_TRY(kiln_cp_average_pool_attrs(ctx, &cip));
     return infer_window_pool(ctx, KILN_UNDEFINED);
 }
 
@@ -70,7 +85,7 @@ kiln_status kiln_cp_read_p(const kiln_op_ctx *ctx, double *p)
 kiln_status kiln_infer_lp_pool(kiln_op_ctx *ctx)
 {
     KILN_TRY(kiln_need_input(ctx, 0));
-    if (!kiln_cp_is_float(ctx->in[0]->dtype))
+    if (!kiln_is_std_float(ctx->in[0]->dtype))
         return kiln_unsupported_dtype(ctx, "input 0", ctx->in[0]->dtype);
     double p;
     KILN_TRY(kiln_cp_read_p(ctx, &p));
@@ -81,7 +96,7 @@ kiln_status kiln_infer_global_pool(kiln_op_ctx *ctx)
 {
     KILN_TRY(kiln_need_input(ctx, 0));
     const kiln_tensor *x = ctx->in[0];
-    if (!kiln_cp_is_float(x->dtype))
+    if (!kiln_is_std_float(x->dtype))
         return kiln_unsupported_dtype(ctx, "input 0", x->dtype);
     double p;
     KILN_TRY(kiln_cp_read_p(ctx, &p));
@@ -97,13 +112,27 @@ kiln_status kiln_infer_global_pool(kiln_op_ctx *ctx)
     return KILN_OK;
 }
 
+kiln_status kiln_max_unpool_shape(const kiln_op_ctx *ctx, int64_t *dims)
+{
+    KILN_TRY(kiln_need_rank(ctx, 0, 3, KILN_MAX_RANK));
+    const kiln_tensor *x = ctx->in[0];
+    kiln_window w;
+    KILN_TRY(kiln_window_read(ctx, x->rank - 2, NULL, &w));
+    KILN_TRY(kiln_window_transpose(&w, x->dims + 2, NULL, NULL));
+    dims[0] = x->dims[0];
+    dims[1] = x->dims[1];
+    for (int i = 0; i < w.n; i++)
+        dims[2 + i] = w.out[i];
+    return KILN_OK;
+}
+
 kiln_status kiln_infer_max_unpool(kiln_op_ctx *ctx)
 {
     KILN_TRY(kiln_need_input(ctx, 0));
     KILN_TRY(kiln_need_input(ctx, 1));
     const kiln_tensor *x = ctx->in[0], *idx = ctx->in[1];
     const kiln_tensor *shape = ctx->n_in > 2 ? ctx->in[2] : NULL;
-    if (!kiln_cp_is_float(x->dtype))
+    if (!kiln_is_std_float(x->dtype))
         return kiln_unsupported_dtype(ctx, "input 0", x->dtype);
     if (idx->dtype != KILN_INT64)
         return kiln_unsupported_dtype(ctx, "input 1", idx->dtype);
@@ -113,15 +142,8 @@ kiln_status kiln_infer_max_unpool(kiln_op_ctx *ctx)
         kiln_infer_set(ctx, 0, x->dtype, -1, NULL);
         return KILN_OK;
     }
-    KILN_TRY(kiln_need_rank(ctx, 0, 3, KILN_MAX_RANK));
-    kiln_window w;
-    KILN_TRY(kiln_window_read(ctx, x->rank - 2, NULL, &w));
-    KILN_TRY(kiln_window_transpose(&w, x->dims + 2, NULL, NULL));
     int64_t dims[KILN_MAX_RANK];
-    dims[0] = x->dims[0];
-    dims[1] = x->dims[1];
-    for (int i = 0; i < w.n; i++)
-        dims[2 + i] = w.out[i];
+    KILN_TRY(kiln_max_unpool_shape(ctx, dims));
     if (shape && shape->data) {
         int count;
         int64_t want[KILN_MAX_RANK];
@@ -148,7 +170,7 @@ kiln_status kiln_infer_max_roi_pool(kiln_op_ctx *ctx)
     KILN_TRY(kiln_need_rank(ctx, 0, 4, 4));
     KILN_TRY(kiln_need_rank(ctx, 1, 2, 2));
     const kiln_tensor *x = ctx->in[0], *rois = ctx->in[1];
-    if (!kiln_cp_is_float(x->dtype))
+    if (!kiln_is_std_float(x->dtype))
         return kiln_unsupported_dtype(ctx, "input 0", x->dtype);
     if (rois->dtype != x->dtype)
         return kiln_unsupported_dtype(ctx, "input 1", rois->dtype);
@@ -171,16 +193,13 @@ kiln_status kiln_infer_max_roi_pool(kiln_op_ctx *ctx)
 
 static int col2im_dtype(kiln_dtype dt)
 {
-    return kiln_cp_is_float(dt) || dt == KILN_INT8 || dt == KILN_UINT8 || dt == KILN_INT16 || dt == KILN_UINT16 ||
+    return kiln_is_std_float(dt) || dt == KILN_INT8 || dt == KILN_UINT8 || dt == KILN_INT16 || dt == KILN_UINT16 ||
            dt == KILN_INT32 || dt == KILN_UINT32 || dt == KILN_INT64 || dt == KILN_UINT64;
 }
 
-/* Col2Im once image_shape and block_shape are known: C from the block size,
- * and the column count must match the sliding-block grid. */
-static kiln_status col2im_dims(kiln_op_ctx *ctx, int64_t *dims, int *rank)
+kiln_status kiln_col2im_window(const kiln_op_ctx *ctx, int64_t *image, kiln_window *w, int64_t *k, int64_t *blocks)
 {
-    const kiln_tensor *x = ctx->in[0];
-    int64_t image[KILN_MAX_RANK], block[KILN_MAX_RANK];
+    int64_t block[KILN_MAX_RANK];
     int n, nb;
     KILN_TRY(kiln_read_ints(ctx->in[1], image, KILN_MAX_RANK - 2, &n, "input 1 (image_shape)"));
     KILN_TRY(kiln_read_ints(ctx->in[2], block, KILN_MAX_RANK - 2, &nb, "input 2 (block_shape)"));
@@ -190,22 +209,30 @@ static kiln_status col2im_dims(kiln_op_ctx *ctx, int64_t *dims, int *rank)
         if (block[i] < 1 || image[i] < 0)
             return kiln_error(KILN_ERR_SHAPE, "spatial axis %d: image extent %lld, block extent %lld", i,
                               (long long)image[i], (long long)block[i]);
+    KILN_TRY(kiln_window_read(ctx, n, block, w));
+    KILN_TRY(kiln_window_forward(w, image));
+    KILN_TRY(kiln_shape_numel(block, n, k, "block_shape"));
+    return kiln_shape_numel(w->out, n, blocks, "sliding blocks");
+}
+
+/* Col2Im once image_shape and block_shape are known: C from the block size,
+ * and the column count must match the sliding-block grid. */
+static kiln_status col2im_dims(kiln_op_ctx *ctx, int64_t *dims, int *rank)
+{
+    const kiln_tensor *x = ctx->in[0];
+    int64_t image[KILN_MAX_RANK], k, blocks;
     kiln_window w;
-    KILN_TRY(kiln_window_read(ctx, n, block, &w));
-    KILN_TRY(kiln_window_forward(&w, image));
-    int64_t k, blocks;
-    KILN_TRY(kiln_shape_numel(block, n, &k, "block_shape"));
-    KILN_TRY(kiln_shape_numel(w.out, n, &blocks, "sliding blocks"));
+    KILN_TRY(kiln_col2im_window(ctx, image, &w, &k, &blocks));
     if (x->dims[1] >= 0 && x->dims[1] % k != 0)
         return kiln_error(KILN_ERR_SHAPE, "input 0 has %lld rows, not a multiple of the block size %lld",
                           (long long)x->dims[1], (long long)k);
     if (x->dims[2] >= 0 && x->dims[2] != blocks)
         return kiln_error(KILN_ERR_SHAPE, "input 0 has %lld columns, but the image holds %lld sliding blocks",
                           (long long)x->dims[2], (long long)blocks);
-    *rank = n + 2;
+    *rank = w.n + 2;
     dims[0] = x->dims[0];
     dims[1] = x->dims[1] >= 0 ? x->dims[1] / k : KILN_DIM_UNKNOWN;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < w.n; i++)
         dims[2 + i] = image[i];
     return KILN_OK;
 }

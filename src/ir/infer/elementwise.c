@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/dtype.h"
+#include "ir/infer/elementwise_infer.h"
 #include "ir/infer/infer_util.h"
 
 /* dtype sets of the type constraints */
@@ -125,14 +126,9 @@ static kiln_status infer_clip(kiln_op_ctx *ctx)
 
 /* ---- binary ----------------------------------------------------------- */
 
-/* Before opset 7 a binary op broadcast only with attribute broadcast=1: B's
- * shape then matches A's dims from `axis` on (a suffix by default). This
- * gives B's dims padded with trailing ones so numpy rules apply. */
-static kiln_status legacy_b_shape(const kiln_op_ctx *ctx, int *rank, int64_t *dims)
+kiln_status kiln_ew_legacy_rank(const kiln_op_ctx *ctx, const kiln_tensor *a, const kiln_tensor *b, int *rank)
 {
-    const kiln_tensor *a = ctx->in[0], *b = ctx->in[1];
     *rank = b->rank;
-    memcpy(dims, b->dims, sizeof b->dims);
     if (kiln_attr_int(ctx->node, "broadcast", 0) == 0 || a->rank < 0 || b->rank < 0)
         return KILN_OK;
     int64_t axis = kiln_attr_int(ctx->node, "axis", a->rank - b->rank);
@@ -142,8 +138,23 @@ static kiln_status legacy_b_shape(const kiln_op_ctx *ctx, int *rank, int64_t *di
         return kiln_error(KILN_ERR_SHAPE, "attribute axis=%lld does not fit B (rank %d) into A (rank %d)",
                           (long long)kiln_attr_int(ctx->node, "axis", 0), b->rank, a->rank);
     *rank = (int)(a->rank - axis);
-    for (int i = b->rank; i < *rank; i++)
-        dims[i] = 1;
+    return KILN_OK;
+}
+
+/* Sets out[0] to inputs 0 and 1 broadcast (with the legacy rule), dtype dt. */
+static kiln_status set_binary_out(kiln_op_ctx *ctx, kiln_dtype dt)
+{
+    const kiln_tensor *a = ctx->in[0], *b = ctx->in[1];
+    int rb, rank;
+    int64_t db[KILN_MAX_RANK], dims[KILN_MAX_RANK];
+    memcpy(db, b->dims, sizeof b->dims);
+    KILN_TRY(kiln_ew_legacy_rank(ctx, a, b, &rb));
+    for (int i = b->rank; i < rb; i++)
+        db[i] = 1;
+    kiln_status st = kiln_broadcast_shape(a->rank, a->dims, rb, db, &rank, dims);
+    if (st != KILN_OK)
+        return shapes_prefix(ctx, st, 0, 1);
+    kiln_infer_set(ctx, 0, dt, rank, dims);
     return KILN_OK;
 }
 
@@ -153,15 +164,7 @@ static kiln_status infer_binary(kiln_op_ctx *ctx, unsigned mask, kiln_dtype out_
 {
     KILN_TRY(need_dtype(ctx, 0, mask));
     KILN_TRY(need_same_dtype(ctx, 1, 0));
-    const kiln_tensor *a = ctx->in[0];
-    int rb, rank;
-    int64_t db[KILN_MAX_RANK], dims[KILN_MAX_RANK];
-    KILN_TRY(legacy_b_shape(ctx, &rb, db));
-    kiln_status st = kiln_broadcast_shape(a->rank, a->dims, rb, db, &rank, dims);
-    if (st != KILN_OK)
-        return shapes_prefix(ctx, st, 0, 1);
-    kiln_infer_set(ctx, 0, out_dt != KILN_UNDEFINED ? out_dt : a->dtype, rank, dims);
-    return KILN_OK;
+    return set_binary_out(ctx, out_dt != KILN_UNDEFINED ? out_dt : ctx->in[0]->dtype);
 }
 
 static kiln_status infer_arith(kiln_op_ctx *ctx) { return infer_binary(ctx, M_NUM, KILN_UNDEFINED); }
@@ -192,15 +195,7 @@ static kiln_status infer_pow(kiln_op_ctx *ctx)
 {
     KILN_TRY(need_dtype(ctx, 0, M_NUM));
     KILN_TRY(need_dtype(ctx, 1, M_NUM));
-    const kiln_tensor *a = ctx->in[0];
-    int rb, rank;
-    int64_t db[KILN_MAX_RANK], dims[KILN_MAX_RANK];
-    KILN_TRY(legacy_b_shape(ctx, &rb, db));
-    kiln_status st = kiln_broadcast_shape(a->rank, a->dims, rb, db, &rank, dims);
-    if (st != KILN_OK)
-        return shapes_prefix(ctx, st, 0, 1);
-    kiln_infer_set(ctx, 0, a->dtype, rank, dims);
-    return KILN_OK;
+    return set_binary_out(ctx, ctx->in[0]->dtype);
 }
 
 /* PRelu: slope broadcasts to X (unidirectionally); the output has X's shape. */

@@ -3,6 +3,7 @@
  */
 #include "ir/infer/infer_util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/dtype.h"
@@ -71,6 +72,14 @@ void kiln_infer_set(kiln_op_ctx *ctx, int o, kiln_dtype dt, int rank, const int6
         kiln_tensor_set_shape(ctx->out[o], dt, rank, dims);
 }
 
+void kiln_infer_set_unknown(kiln_op_ctx *ctx, int o, kiln_dtype dt, int rank)
+{
+    int64_t dims[KILN_MAX_RANK];
+    for (int i = 0; i < rank && i < KILN_MAX_RANK; i++)
+        dims[i] = KILN_DIM_UNKNOWN;
+    kiln_infer_set(ctx, o, dt, rank, dims);
+}
+
 kiln_status kiln_norm_axis(int64_t axis, int rank, const char *what, int *out)
 {
     if (axis < -rank || axis >= rank || rank < 0)
@@ -79,13 +88,21 @@ kiln_status kiln_norm_axis(int64_t axis, int rank, const char *what, int *out)
     return KILN_OK;
 }
 
-kiln_status kiln_read_ints(const kiln_tensor *t, int64_t *vals, int max, int *count, const char *what)
+/* t's element count, when its data is known and it has at most max elements. */
+static kiln_status known_count(const kiln_tensor *t, int max, const char *what, int64_t *n)
 {
     if (!t || !t->data)
         return kiln_error(KILN_ERR_UNSUPPORTED, "%s must be known before running (a constant)", what);
-    int64_t n = kiln_tensor_numel(t);
-    if (n < 0 || n > max)
-        return kiln_error(KILN_ERR_SHAPE, "%s has %lld elements, more than %d", what, (long long)n, max);
+    *n = kiln_tensor_numel(t);
+    if (*n < 0 || *n > max)
+        return kiln_error(KILN_ERR_SHAPE, "%s has %lld elements, more than %d", what, (long long)*n, max);
+    return KILN_OK;
+}
+
+kiln_status kiln_read_ints(const kiln_tensor *t, int64_t *vals, int max, int *count, const char *what)
+{
+    int64_t n;
+    KILN_TRY(known_count(t, max, what, &n));
     if (!kiln_dtype_is_int(t->dtype))
         return kiln_error(KILN_ERR_UNSUPPORTED, "%s must be an integer tensor, not %s", what,
                           kiln_dtype_name(t->dtype));
@@ -97,11 +114,8 @@ kiln_status kiln_read_ints(const kiln_tensor *t, int64_t *vals, int max, int *co
 
 kiln_status kiln_read_floats(const kiln_tensor *t, double *vals, int max, int *count, const char *what)
 {
-    if (!t || !t->data)
-        return kiln_error(KILN_ERR_UNSUPPORTED, "%s must be known before running (a constant)", what);
-    int64_t n = kiln_tensor_numel(t);
-    if (n < 0 || n > max)
-        return kiln_error(KILN_ERR_SHAPE, "%s has %lld elements, more than %d", what, (long long)n, max);
+    int64_t n;
+    KILN_TRY(known_count(t, max, what, &n));
     for (int64_t i = 0; i < n; i++)
         vals[i] = kiln_load_f64(t->data, t->dtype, (size_t)i);
     *count = (int)n;
@@ -131,4 +145,26 @@ kiln_status kiln_unsupported_dtype(const kiln_op_ctx *ctx, const char *which, ki
     return kiln_error(KILN_ERR_UNSUPPORTED, "unsupported dtype %s for %s of %s (opset %d)",
                       kiln_dtype_name(dt) ? kiln_dtype_name(dt) : "(invalid)", which, ctx->node->op_type,
                       ctx->opset);
+}
+
+/* n elements of dt, zeroed when zero, refusing more than max_bytes. */
+static kiln_status alloc_elems(kiln_dtype dt, int64_t n, size_t max_bytes, const char *what, int zero, void **out)
+{
+    size_t bytes;
+    KILN_TRY(kiln_bytes_for(dt, n, max_bytes, &bytes, what));
+    /* one byte minimum so empty buffers still have a valid pointer */
+    *out = zero ? calloc(bytes ? bytes : 1, 1) : malloc(bytes ? bytes : 1);
+    if (!*out)
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", what, bytes);
+    return KILN_OK;
+}
+
+kiln_status kiln_alloc_elems(kiln_dtype dt, int64_t n, size_t max_bytes, const char *what, void **out)
+{
+    return alloc_elems(dt, n, max_bytes, what, 0, out);
+}
+
+kiln_status kiln_alloc_zeroed(kiln_dtype dt, int64_t n, size_t max_bytes, const char *what, void **out)
+{
+    return alloc_elems(dt, n, max_bytes, what, 1, out);
 }

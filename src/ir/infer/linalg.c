@@ -6,26 +6,20 @@
 
 #include "core/dtype.h"
 
-static int is_float_type(kiln_dtype dt)
+int kiln_la_is_matmul_type(kiln_dtype dt)
 {
-    return dt == KILN_FLOAT16 || dt == KILN_FLOAT32 || dt == KILN_FLOAT64 || dt == KILN_BFLOAT16;
+    return kiln_is_std_float(dt) || dt == KILN_INT32 || dt == KILN_INT64 || dt == KILN_UINT32 || dt == KILN_UINT64;
 }
 
-/* The element types of MatMul and Gemm. */
-static int is_matmul_type(kiln_dtype dt)
+int kiln_la_is_einsum_type(kiln_dtype dt)
 {
-    return is_float_type(dt) || dt == KILN_INT32 || dt == KILN_INT64 || dt == KILN_UINT32 || dt == KILN_UINT64;
+    return kiln_is_std_float(dt) || (kiln_dtype_is_int(dt) && !kiln_dtype_is_subbyte(dt));
 }
 
-static int is_einsum_type(kiln_dtype dt)
+int kiln_la_is_quant_type(kiln_dtype dt)
 {
-    return is_float_type(dt) || (kiln_dtype_is_int(dt) && !kiln_dtype_is_subbyte(dt));
-}
-
-static int is_quant_type(kiln_dtype dt)
-{
-    return dt == KILN_INT8 || dt == KILN_UINT8 || dt == KILN_FLOAT8E4M3FN || dt == KILN_FLOAT8E4M3FNUZ ||
-           dt == KILN_FLOAT8E5M2 || dt == KILN_FLOAT8E5M2FNUZ;
+    return kiln_is_8bit(dt) || dt == KILN_FLOAT8E4M3FN || dt == KILN_FLOAT8E4M3FNUZ || dt == KILN_FLOAT8E5M2 ||
+           dt == KILN_FLOAT8E5M2FNUZ;
 }
 
 /* Inputs i and j must have one dtype. */
@@ -67,7 +61,7 @@ static kiln_status infer_matmul(kiln_op_ctx *ctx)
 {
     KILN_TRY(kiln_need_input(ctx, 0));
     KILN_TRY(kiln_need_input(ctx, 1));
-    if (!is_matmul_type(ctx->in[0]->dtype))
+    if (!kiln_la_is_matmul_type(ctx->in[0]->dtype))
         return kiln_unsupported_dtype(ctx, "input A", ctx->in[0]->dtype);
     KILN_TRY(same_dtype(ctx, 0, 1));
     int rank;
@@ -104,7 +98,7 @@ static kiln_status infer_gemm(kiln_op_ctx *ctx)
     if (ctx->opset < 11)
         KILN_TRY(kiln_need_input(ctx, 2));
     const kiln_tensor *a = ctx->in[0], *b = ctx->in[1];
-    if (!is_matmul_type(a->dtype))
+    if (!kiln_la_is_matmul_type(a->dtype))
         return kiln_unsupported_dtype(ctx, "input A", a->dtype);
     KILN_TRY(same_dtype(ctx, 0, 1));
     int ta = kiln_attr_int(ctx->node, "transA", 0) != 0, tb = kiln_attr_int(ctx->node, "transB", 0) != 0;
@@ -142,7 +136,7 @@ kiln_status kiln_softmax_axis(const kiln_op_ctx *ctx, int *axis)
 static kiln_status infer_softmax(kiln_op_ctx *ctx)
 {
     KILN_TRY(kiln_need_input(ctx, 0));
-    if (!is_float_type(ctx->in[0]->dtype))
+    if (!kiln_is_std_float(ctx->in[0]->dtype))
         return kiln_unsupported_dtype(ctx, "input", ctx->in[0]->dtype);
     if (ctx->in[0]->rank >= 0) {
         int axis;
@@ -156,7 +150,7 @@ static kiln_status infer_det(kiln_op_ctx *ctx)
 {
     KILN_TRY(kiln_need_input(ctx, 0));
     const kiln_tensor *x = ctx->in[0];
-    if (!is_float_type(x->dtype))
+    if (!kiln_is_std_float(x->dtype))
         return kiln_unsupported_dtype(ctx, "input", x->dtype);
     if (x->rank < 0) {
         kiln_infer_set(ctx, 0, x->dtype, -1, NULL);
@@ -254,7 +248,7 @@ static kiln_status infer_qlinear_matmul(kiln_op_ctx *ctx)
     static const int quantized[3] = {0, 3, 7}, scales[3] = {1, 4, 6};
     for (int j = 0; j < 3; j++) {
         kiln_dtype q = ctx->in[quantized[j]]->dtype, s = ctx->in[scales[j]]->dtype;
-        if (!is_quant_type(q))
+        if (!kiln_la_is_quant_type(q))
             return kiln_unsupported_dtype(ctx, names[quantized[j]], q);
         if (s != KILN_FLOAT32 && s != KILN_FLOAT16 && s != KILN_BFLOAT16)
             return kiln_unsupported_dtype(ctx, names[scales[j]], s);
@@ -289,7 +283,7 @@ static kiln_status infer_einsum(kiln_op_ctx *ctx)
     }
     KILN_TRY(kiln_need_input(ctx, 0));
     kiln_dtype dt = ctx->in[0]->dtype;
-    if (!is_einsum_type(dt))
+    if (!kiln_la_is_einsum_type(dt))
         return kiln_unsupported_dtype(ctx, "input", dt);
     if (!known) {
         kiln_infer_set(ctx, 0, dt, -1, NULL);

@@ -14,6 +14,13 @@
 
 #include "ir/infer/infer_util.h"
 
+/* The element types of MatMul and Gemm (floats, 32- and 64-bit integers),
+ * of Einsum (floats, every 8- to 64-bit integer) and of the quantized
+ * operands of QLinearMatMul (8-bit integers and float8). */
+int kiln_la_is_matmul_type(kiln_dtype dt);
+int kiln_la_is_einsum_type(kiln_dtype dt);
+int kiln_la_is_quant_type(kiln_dtype dt);
+
 /* The axis of Softmax / LogSoftmax / Hardmax in [0, rank) for the node's
  * opset (before 13 the input is coerced to 2-D at this axis; default 1 then,
  * -1 from 13). The input rank must be known. */

@@ -4,26 +4,14 @@
  * SwiGLU here; the attention-like ops in norm_attention_attn.c.
  */
 #include "core/dtype.h"
-#include "ir/infer/infer_util.h"
-
-/* Defined in norm_attention_attn.c. */
-kiln_status kiln_na_infer_attention(kiln_op_ctx *ctx);
-kiln_status kiln_na_infer_rotary(kiln_op_ctx *ctx);
-kiln_status kiln_na_infer_linear_attention(kiln_op_ctx *ctx);
-kiln_status kiln_na_infer_causal_conv(kiln_op_ctx *ctx);
-
-/* float16, bfloat16, float32 or float64: the types every op here takes. */
-static int is_norm_float(kiln_dtype dt)
-{
-    return dt == KILN_FLOAT16 || dt == KILN_BFLOAT16 || dt == KILN_FLOAT32 || dt == KILN_FLOAT64;
-}
+#include "ir/infer/norm_attention_infer.h"
 
 /* Input i must be present with a float type (or a type not known yet). */
 static kiln_status need_float_input(const kiln_op_ctx *ctx, int i, const char *what)
 {
     KILN_TRY(kiln_need_input(ctx, i));
     kiln_dtype dt = ctx->in[i]->dtype;
-    if (dt != KILN_UNDEFINED && !is_norm_float(dt))
+    if (dt != KILN_UNDEFINED && !kiln_is_std_float(dt))
         return kiln_unsupported_dtype(ctx, what, dt);
     return KILN_OK;
 }
@@ -130,7 +118,7 @@ static kiln_status infer_group_norm(kiln_op_ctx *ctx)
 static kiln_status stash_dtype(const kiln_op_ctx *ctx, kiln_dtype *dt)
 {
     int64_t stash = kiln_attr_int(ctx->node, "stash_type", 1);
-    if (!is_norm_float((kiln_dtype)stash))
+    if (!kiln_is_std_float((kiln_dtype)stash))
         return kiln_error(KILN_ERR_UNSUPPORTED, "stash_type %lld is not supported", (long long)stash);
     *dt = (kiln_dtype)stash;
     return KILN_OK;

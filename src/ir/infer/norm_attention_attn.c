@@ -6,22 +6,7 @@
 #include <string.h>
 
 #include "core/dtype.h"
-#include "ir/infer/infer_util.h"
-
-kiln_status kiln_na_infer_attention(kiln_op_ctx *ctx);
-kiln_status kiln_na_infer_rotary(kiln_op_ctx *ctx);
-kiln_status kiln_na_infer_linear_attention(kiln_op_ctx *ctx);
-kiln_status kiln_na_infer_causal_conv(kiln_op_ctx *ctx);
-
-static int is_attn_float(kiln_dtype dt)
-{
-    return dt == KILN_FLOAT16 || dt == KILN_BFLOAT16 || dt == KILN_FLOAT32 || dt == KILN_FLOAT64;
-}
-
-static const kiln_tensor *opt_input(const kiln_op_ctx *ctx, int i)
-{
-    return i < ctx->n_in ? ctx->in[i] : NULL;
-}
+#include "ir/infer/norm_attention_infer.h"
 
 /* Input i is present, of a float type (or one not known yet) and, when its
  * rank is known, of rank lo..hi. */
@@ -29,7 +14,7 @@ static kiln_status need_float_rank(const kiln_op_ctx *ctx, int i, const char *wh
 {
     KILN_TRY(kiln_need_input(ctx, i));
     const kiln_tensor *t = ctx->in[i];
-    if (t->dtype != KILN_UNDEFINED && !is_attn_float(t->dtype))
+    if (t->dtype != KILN_UNDEFINED && !kiln_is_std_float(t->dtype))
         return kiln_unsupported_dtype(ctx, what, t->dtype);
     if (t->rank >= 0 && (t->rank < lo || t->rank > hi))
         return kiln_error(KILN_ERR_SHAPE, "%s has rank %d, expected %d..%d", what, t->rank, lo, hi);
@@ -114,13 +99,13 @@ static kiln_status attn_dims_3d(const kiln_op_ctx *ctx, attn_dims *d)
 /* past_key (B, Hkv, P, head) and past_value (B, Hkv, P, v_head). */
 static kiln_status attn_past(const kiln_op_ctx *ctx, attn_dims *d)
 {
-    const kiln_tensor *pk = opt_input(ctx, 4), *pv = opt_input(ctx, 5);
+    const kiln_tensor *pk = kiln_opt_in(ctx, 4), *pv = kiln_opt_in(ctx, 5);
     d->past_seq = 0;
     if (!pk && !pv)
         return KILN_OK;
     if (!pk || !pv)
         return kiln_error(KILN_ERR_GRAPH, "past_key and past_value must be given together");
-    if (opt_input(ctx, 6))
+    if (kiln_opt_in(ctx, 6))
         return kiln_error(KILN_ERR_GRAPH, "nonpad_kv_seqlen cannot be used with past_key / past_value");
     KILN_TRY(need_float_rank(ctx, 4, "past_key", 4, 4));
     KILN_TRY(need_float_rank(ctx, 5, "past_value", 4, 4));
@@ -141,7 +126,7 @@ static kiln_status attn_past(const kiln_op_ctx *ctx, attn_dims *d)
 /* attn_mask must broadcast to (B, Hq, Sq, total) with a last dim of at most total. */
 static kiln_status attn_mask_check(const kiln_op_ctx *ctx, const attn_dims *d, int64_t total)
 {
-    const kiln_tensor *m = opt_input(ctx, 3);
+    const kiln_tensor *m = kiln_opt_in(ctx, 3);
     if (!m || m->rank < 0)
         return KILN_OK;
     if (m->rank < 1 || m->rank > 4)
@@ -168,11 +153,11 @@ static kiln_status attn_attrs_check(const kiln_op_ctx *ctx)
     if (mode < 0 || mode > 3)
         return kiln_error(KILN_ERR_UNSUPPORTED, "qk_matmul_output_mode %lld is not supported", (long long)mode);
     const kiln_attr *sp = kiln_attr_find(ctx->node, "softmax_precision");
-    if (sp && (sp->type != KILN_ATTR_INT || !is_attn_float((kiln_dtype)sp->i)))
+    if (sp && (sp->type != KILN_ATTR_INT || !kiln_is_std_float((kiln_dtype)sp->i)))
         return kiln_error(KILN_ERR_UNSUPPORTED, "softmax_precision %lld is not supported", (long long)sp->i);
     if (kiln_attr_int(ctx->node, "left_window_size", -1) < -1 || kiln_attr_int(ctx->node, "right_window_size", -1) < -1)
         return kiln_error(KILN_ERR_SHAPE, "left_window_size and right_window_size must be -1 or nonnegative");
-    const kiln_tensor *np = opt_input(ctx, 6);
+    const kiln_tensor *np = kiln_opt_in(ctx, 6);
     if (np && np->dtype != KILN_UNDEFINED && np->dtype != KILN_INT64)
         return kiln_unsupported_dtype(ctx, "nonpad_kv_seqlen", np->dtype);
     if (np && np->rank >= 0 && np->rank != 1)
@@ -229,7 +214,7 @@ kiln_status kiln_na_infer_attention(kiln_op_ctx *ctx)
     /* without a past, the total length is K's (keeping a symbolic dim) */
     int64_t total = d.past_seq == 0 ? d.kv_seq : kiln_dim_add(d.past_seq, d.kv_seq);
     KILN_TRY(attn_mask_check(ctx, &d, total));
-    const kiln_tensor *np = opt_input(ctx, 6);
+    const kiln_tensor *np = kiln_opt_in(ctx, 6);
     if (np && np->rank == 1)
         KILN_TRY(need_same_dim(np->dims[0], d.batch, "nonpad_kv_seqlen and Q batch sizes differ"));
     attn_set_outputs(ctx, &d, total);
@@ -243,7 +228,7 @@ kiln_status kiln_na_infer_rotary(kiln_op_ctx *ctx)
     KILN_TRY(need_float_rank(ctx, 0, "X", 3, 4));
     KILN_TRY(need_float_rank(ctx, 1, "cos_cache", 2, 3));
     KILN_TRY(need_float_rank(ctx, 2, "sin_cache", 2, 3));
-    const kiln_tensor *x = ctx->in[0], *cs = ctx->in[1], *sn = ctx->in[2], *pos = opt_input(ctx, 3);
+    const kiln_tensor *x = ctx->in[0], *cs = ctx->in[1], *sn = ctx->in[2], *pos = kiln_opt_in(ctx, 3);
     if (pos && pos->dtype != KILN_UNDEFINED && pos->dtype != KILN_INT64)
         return kiln_unsupported_dtype(ctx, "position_ids", pos->dtype);
     int want = pos ? 2 : 3;
@@ -289,9 +274,9 @@ static kiln_status linear_rule(const kiln_op_ctx *ctx, int *gated, int *delta)
         return kiln_error(KILN_ERR_UNSUPPORTED, "update_rule '%s' is not supported", rule);
     *gated = strncmp(rule, "gated", 5) == 0;
     *delta = strstr(rule, "delta") != NULL;
-    if (*gated != (opt_input(ctx, 4) != NULL))
+    if (*gated != (kiln_opt_in(ctx, 4) != NULL))
         return kiln_error(KILN_ERR_GRAPH, "update_rule '%s' %s the decay input", rule, *gated ? "needs" : "forbids");
-    if (*delta != (opt_input(ctx, 5) != NULL))
+    if (*delta != (kiln_opt_in(ctx, 5) != NULL))
         return kiln_error(KILN_ERR_GRAPH, "update_rule '%s' %s the beta input", rule, *delta ? "needs" : "forbids");
     return KILN_OK;
 }
@@ -320,7 +305,7 @@ kiln_status kiln_na_infer_linear_attention(kiln_op_ctx *ctx)
     if (hq % hkv != 0)
         return kiln_error(KILN_ERR_SHAPE, "q_num_heads %lld is not a multiple of kv_num_heads %lld", (long long)hq,
                           (long long)hkv);
-    const kiln_tensor *q = ctx->in[0], *v = ctx->in[2], *past = opt_input(ctx, 3);
+    const kiln_tensor *q = ctx->in[0], *v = ctx->in[2], *past = kiln_opt_in(ctx, 3);
     int64_t dk = KILN_DIM_UNKNOWN, dv = KILN_DIM_UNKNOWN, b = KILN_DIM_UNKNOWN, t = KILN_DIM_UNKNOWN;
     if (q->rank == 3) {
         KILN_TRY(split_heads(q->dims[2], hq, "query hidden size", &dk));

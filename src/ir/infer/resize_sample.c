@@ -7,15 +7,10 @@
 #include "ir/infer/infer_util.h"
 #include "ir/infer/resize_sample_params.h"
 
-static int float_type(kiln_dtype dt)
-{
-    return dt == KILN_FLOAT32 || dt == KILN_FLOAT16 || dt == KILN_BFLOAT16 || dt == KILN_FLOAT64;
-}
-
 static kiln_status need_float(const kiln_op_ctx *ctx, int i, const char *which)
 {
     KILN_TRY(kiln_need_input(ctx, i));
-    if (!float_type(ctx->in[i]->dtype))
+    if (!kiln_is_std_float(ctx->in[i]->dtype))
         return kiln_unsupported_dtype(ctx, which, ctx->in[i]->dtype);
     return KILN_OK;
 }
@@ -44,10 +39,7 @@ static kiln_status infer_grid_sample(kiln_op_ctx *ctx)
     const kiln_tensor *x = ctx->in[0], *g = ctx->in[1];
     int64_t dims[KILN_MAX_RANK];
     if (x->rank < 0 || g->rank < 0) {
-        int rank = x->rank >= 0 ? x->rank : g->rank;
-        for (int d = 0; d < rank && d < KILN_MAX_RANK; d++)
-            dims[d] = KILN_DIM_UNKNOWN;
-        kiln_infer_set(ctx, 0, x->dtype, rank, dims);
+        kiln_infer_set_unknown(ctx, 0, x->dtype, x->rank >= 0 ? x->rank : g->rank);
         return KILN_OK;
     }
     if (x->rank < 3 || x->rank != g->rank)

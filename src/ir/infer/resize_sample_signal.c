@@ -11,11 +11,6 @@
 /* Lengths past this are refused before any arithmetic on them. */
 #define SIG_MAX_LEN ((int64_t)1 << 40)
 
-static int float_type(kiln_dtype dt)
-{
-    return dt == KILN_FLOAT32 || dt == KILN_FLOAT16 || dt == KILN_BFLOAT16 || dt == KILN_FLOAT64;
-}
-
 /* An optional integer scalar input: 1 with *v set, 0 absent, -1 unknown. */
 static kiln_status int_scalar(const kiln_op_ctx *ctx, int i, const char *what, int64_t *v, int *state)
 {
@@ -82,7 +77,7 @@ kiln_status kiln_dft_params_parse(const kiln_op_ctx *ctx, kiln_dft_params *p)
 kiln_status kiln_infer_dft(kiln_op_ctx *ctx)
 {
     KILN_TRY(kiln_need_input(ctx, 0));
-    if (!float_type(ctx->in[0]->dtype))
+    if (!kiln_is_std_float(ctx->in[0]->dtype))
         return kiln_unsupported_dtype(ctx, "input", ctx->in[0]->dtype);
     kiln_dft_params p;
     KILN_TRY(kiln_dft_params_parse(ctx, &p));
@@ -148,7 +143,7 @@ kiln_status kiln_infer_stft(kiln_op_ctx *ctx)
 {
     KILN_TRY(kiln_need_input(ctx, 0));
     KILN_TRY(kiln_need_input(ctx, 1));
-    if (!float_type(ctx->in[0]->dtype))
+    if (!kiln_is_std_float(ctx->in[0]->dtype))
         return kiln_unsupported_dtype(ctx, "signal", ctx->in[0]->dtype);
     kiln_stft_params p;
     KILN_TRY(kiln_stft_params_parse(ctx, &p));
@@ -159,7 +154,7 @@ kiln_status kiln_infer_stft(kiln_op_ctx *ctx)
 
 static int window_out_type(kiln_dtype dt)
 {
-    return float_type(dt) || (kiln_dtype_is_int(dt) && !kiln_dtype_is_subbyte(dt));
+    return kiln_is_std_float(dt) || (kiln_dtype_is_int(dt) && !kiln_dtype_is_subbyte(dt));
 }
 
 kiln_status kiln_infer_window(kiln_op_ctx *ctx)

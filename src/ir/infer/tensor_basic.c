@@ -128,8 +128,7 @@ kiln_status kiln_infer_constant_of_shape(kiln_op_ctx *ctx)
 
 /* ---- Shape, Size ------------------------------------------------------------ */
 
-/* An axis bound of Shape's start/end: negative counts from the back, then clamped to [0, r]. */
-static int64_t shape_bound(int64_t v, int r)
+int64_t kiln_tensor_shape_bound(int64_t v, int r)
 {
     if (v < 0)
         v += r;
@@ -142,8 +141,8 @@ kiln_status kiln_infer_shape(kiln_op_ctx *ctx)
     int r = ctx->in[0]->rank;
     int64_t dims[1] = {KILN_DIM_UNKNOWN};
     if (r >= 0) {
-        int64_t start = shape_bound(kiln_attr_int(ctx->node, "start", 0), r);
-        int64_t end = shape_bound(kiln_attr_int(ctx->node, "end", r), r);
+        int64_t start = kiln_tensor_shape_bound(kiln_attr_int(ctx->node, "start", 0), r);
+        int64_t end = kiln_tensor_shape_bound(kiln_attr_int(ctx->node, "end", r), r);
         dims[0] = end > start ? end - start : 0;
     }
     kiln_infer_set(ctx, 0, KILN_INT64, 1, dims);

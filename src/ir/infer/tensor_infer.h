@@ -68,6 +68,9 @@ kiln_status kiln_tensor_dropout_check(const kiln_op_ctx *ctx);
 /* Tile: the repeat count per axis (Tile-1: tiles along one axis); *known = 0
  * while the repeats' data is not known. */
 kiln_status kiln_tensor_tile_repeats(const kiln_op_ctx *ctx, int64_t *reps, int *known);
+/* An axis bound of Shape's start / end: negative counts from the back, then
+ * clamped to [0, r]. */
+int64_t kiln_tensor_shape_bound(int64_t v, int r);
 /* Range: the element count from the three scalar inputs (data known). */
 kiln_status kiln_tensor_range_count(const kiln_op_ctx *ctx, int64_t *n);
 

@@ -108,9 +108,7 @@ kiln_status kiln_infer_reshape(kiln_op_ctx *ctx)
         KILN_TRY(kiln_tensor_read_input(ctx, 1, shape, KILN_MAX_RANK, &n, &known, "shape"));
     }
     if (!known) {
-        for (int i = 0; i < n; i++)
-            dims[i] = KILN_DIM_UNKNOWN;
-        kiln_infer_set(ctx, 0, x->dtype, n, dims);
+        kiln_infer_set_unknown(ctx, 0, x->dtype, n);
         return KILN_OK;
     }
     int allowzero = ctx->opset >= 14 && kiln_attr_int(ctx->node, "allowzero", 0) != 0;
@@ -172,10 +170,7 @@ kiln_status kiln_infer_squeeze(kiln_op_ctx *ctx)
         return KILN_OK;
     }
     if (!known) {
-        r = n < 0 || n > x->rank ? -1 : x->rank - n;
-        for (int i = 0; i < r; i++)
-            dims[i] = KILN_DIM_UNKNOWN;
-        kiln_infer_set(ctx, 0, x->dtype, r, dims);
+        kiln_infer_set_unknown(ctx, 0, x->dtype, n < 0 || n > x->rank ? -1 : x->rank - n);
         return KILN_OK;
     }
     KILN_TRY(kiln_tensor_norm_axes(axes_v, n, x->rank, "axes", axes));
@@ -206,9 +201,7 @@ kiln_status kiln_infer_unsqueeze(kiln_op_ctx *ctx)
     if (r > KILN_MAX_RANK)
         return kiln_error(KILN_ERR_LIMIT, "Unsqueeze to rank %d is over kiln's limit %d", r, KILN_MAX_RANK);
     if (!known) {
-        for (int i = 0; i < r; i++)
-            dims[i] = KILN_DIM_UNKNOWN;
-        kiln_infer_set(ctx, 0, x->dtype, r, dims);
+        kiln_infer_set_unknown(ctx, 0, x->dtype, r);
         return KILN_OK;
     }
     KILN_TRY(kiln_tensor_norm_axes(axes_v, n, r, "axes", axes));

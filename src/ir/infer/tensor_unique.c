@@ -87,14 +87,8 @@ void kiln_unique_free(kiln_unique_result *r)
 
 static kiln_status alloc_i64(int64_t n, size_t max_bytes, int64_t **out)
 {
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(KILN_INT64, n, max_bytes, &bytes, "Unique scratch"));
-    *out = malloc(bytes ? bytes : 1);
-    if (!*out)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "Unique: cannot allocate %zu bytes", bytes);
-    return KILN_OK;
+    return kiln_alloc_elems(KILN_INT64, n, max_bytes, "Unique scratch", (void **)out);
 }
-
 /* Runs of equal slices in sorted order become groups: first occurrence,
  * count, and each slice's group (in inverse). */
 static void group_runs(const slice_view *v, const int64_t *perm, int64_t n, kiln_unique_result *r)

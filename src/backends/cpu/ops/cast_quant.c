@@ -48,9 +48,11 @@ static void load_ints(const void *src, kiln_dtype dt, size_t n, int64_t *buf)
     switch (dt) {
     case KILN_INT8:
     case KILN_INT4:
+    case KILN_INT2:
         CQ_LOAD(int8_t, (int64_t));
     case KILN_UINT8:
     case KILN_UINT4:
+    case KILN_UINT2:
     case KILN_BOOL:
         CQ_LOAD(uint8_t, (int64_t));
     case KILN_INT16:
@@ -106,15 +108,6 @@ static void load_floats(const void *src, kiln_dtype dt, size_t n, double *buf)
         ((T *)dst)[i] = (T)(conv(buf[i]));                                                                             \
     break
 
-static int8_t wrap_int4(int64_t v)
-{
-    return (int8_t)(((v & 0xf) ^ 8) - 8);
-}
-static uint8_t wrap_uint4(int64_t v)
-{
-    return (uint8_t)(v & 0xf);
-}
-
 /* Integers wrap to the target width; bool is "not zero". */
 static void store_ints_as_int(void *dst, kiln_dtype dt, size_t n, const int64_t *buf)
 {
@@ -124,9 +117,12 @@ static void store_ints_as_int(void *dst, kiln_dtype dt, size_t n, const int64_t 
     case KILN_UINT8:
         CQ_STORE(uint8_t, CQ_ID);
     case KILN_INT4:
-        CQ_STORE(int8_t, wrap_int4);
     case KILN_UINT4:
-        CQ_STORE(uint8_t, wrap_uint4);
+    case KILN_INT2:
+    case KILN_UINT2:
+        for (size_t i = 0; i < n; i++)
+            kiln_store_i64(dst, dt, i, buf[i]); /* wraps to the type's bits */
+        break;
     case KILN_BOOL:
         CQ_STORE(uint8_t, 0 !=);
     case KILN_INT16:
@@ -206,18 +202,6 @@ static void store_ints_as_float(void *dst, kiln_dtype dt, size_t n, const int64_
         store_narrow_floats(dst, dt, n, tmp, saturate, mode);
 }
 
-/* Truncation toward zero, NaN -> 0, saturating at the int64 range. */
-static int64_t trunc_i64(double v)
-{
-    if (isnan(v))
-        return 0;
-    if (v >= 9223372036854775807.0)
-        return INT64_MAX;
-    if (v <= -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)v;
-}
-
 static void store_floats(void *dst, kiln_dtype dt, size_t n, const double *buf, int saturate, cq_round_mode mode)
 {
     int64_t tmp[CQ_BLOCK];
@@ -232,12 +216,12 @@ static void store_floats(void *dst, kiln_dtype dt, size_t n, const double *buf, 
         for (size_t i = 0; i < n; i++)
             ((uint64_t *)dst)[i] = buf[i] >= 9223372036854775808.0
                                        ? (buf[i] >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)buf[i])
-                                       : (uint64_t)trunc_i64(buf[i]);
+                                       : (uint64_t)kiln_f64_to_i64_sat(buf[i]);
         break;
     default:
         if (kiln_dtype_is_int(dt)) {
             for (size_t i = 0; i < n; i++)
-                tmp[i] = trunc_i64(buf[i]);
+                tmp[i] = kiln_f64_to_i64_sat(buf[i]);
             store_ints_as_int(dst, dt, n, tmp);
         } else {
             store_narrow_floats(dst, dt, n, buf, saturate, mode);
@@ -323,13 +307,13 @@ static kiln_status run_cast_like(kiln_op_ctx *ctx)
 }
 
 /* Same bits, another type. Sub-byte values sit one per byte: keep the low
- * 4 bits and sign-extend them for int4. */
+ * bits, sign-extended for signed integer types. */
 static kiln_status run_bitcast(kiln_op_ctx *ctx)
 {
     const kiln_tensor *x = ctx->in[0];
     kiln_tensor *y = ctx->out[0];
     if (!kiln_dtype_valid(x->dtype) || !kiln_dtype_valid(y->dtype) || y->nbytes != x->nbytes ||
-        kiln_dtype_size(x->dtype) != kiln_dtype_size(y->dtype))
+        kiln_dtype_bits(x->dtype) != kiln_dtype_bits(y->dtype))
         return kiln_error(KILN_ERR_SHAPE, "BitCast from %s to %s: the bit widths differ", kiln_dtype_name(x->dtype),
                           kiln_dtype_name(y->dtype));
     if (!kiln_dtype_is_subbyte(y->dtype)) {
@@ -338,8 +322,14 @@ static kiln_status run_bitcast(kiln_op_ctx *ctx)
     }
     const uint8_t *s = x->data;
     uint8_t *d = y->data;
-    for (size_t i = 0; i < x->nbytes; i++)
-        d[i] = y->dtype == KILN_INT4 ? (uint8_t)wrap_int4(s[i]) : (uint8_t)(s[i] & 0xf);
+    uint8_t mask = (uint8_t)((1u << kiln_dtype_bits(y->dtype)) - 1);
+    int to_int = kiln_dtype_is_int(y->dtype);
+    for (size_t i = 0; i < x->nbytes; i++) {
+        if (to_int)
+            kiln_store_i64(d, y->dtype, i, s[i]); /* wraps to the type's bits */
+        else
+            d[i] = s[i] & mask;
+    }
     return KILN_OK;
 }
 

@@ -138,6 +138,12 @@ static int int_range(kiln_dtype dt, qrange *r)
     case KILN_INT4:
         *r = (qrange){-8, 7};
         return 1;
+    case KILN_UINT2:
+        *r = (qrange){0, 3};
+        return 1;
+    case KILN_INT2:
+        *r = (qrange){-2, 1};
+        return 1;
     default:
         return 0;
     }

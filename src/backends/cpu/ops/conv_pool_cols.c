@@ -1,6 +1,6 @@
 /*
  * conv_pool_cols.c - im2col / col2im over any number of spatial axes, GEMM
- * on OpenBLAS and compute-type staging for the conv_pool kernels.
+ * on OpenBLAS and the compute types of the conv_pool kernels.
  */
 #include "backends/cpu/ops/conv_pool_cols.h"
 
@@ -11,12 +11,6 @@
 
 #include "backends/cpu/cpu_util.h"
 #include "core/dtype.h"
-
-/* ceil(a / b) for b > 0 and any sign of a. */
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
-}
 
 static void patches_common(const kiln_window *w, kiln_cp_patches *p)
 {
@@ -55,17 +49,6 @@ int64_t kiln_cp_prod(const int64_t *dims, int n)
     return p;
 }
 
-/* Advances the n-digit counter idx bounded by ext; 0 once it wraps. */
-static int next_index(int n, const int64_t *ext, int64_t *idx)
-{
-    for (int d = n - 1; d >= 0; d--) {
-        if (++idx[d] < ext[d])
-            return 1;
-        idx[d] = 0;
-    }
-    return 0;
-}
-
 /* One row of the column matrix restricted to fixed outer grid coordinates:
  * grid points [lo, hi) of the last axis land in the image, the first of
  * them at image offset im_off, the next ones `step` apart. */
@@ -90,7 +73,7 @@ static void row_at(const kiln_cp_patches *p, const int64_t *im_strides, const in
     }
     /* grid points g with 0 <= g * s + off < image on the last axis */
     int64_t s = p->stride[last], off = tap[last] * p->dilation[last] - p->pad[last];
-    int64_t lo = ceil_div(-off, s), hi = ceil_div(p->image[last] - off, s);
+    int64_t lo = kiln_ceil_div(-off, s), hi = kiln_ceil_div(p->image[last] - off, s);
     r->lo = lo < 0 ? 0 : lo;
     r->hi = hi > p->grid[last] ? p->grid[last] : hi;
     if (r->hi < r->lo)
@@ -117,31 +100,59 @@ static void gather(char *dst, const char *src, int64_t n, int64_t step, size_t e
     }
 }
 
-void kiln_cp_im2col(const kiln_cp_patches *p, int64_t channels, size_t esize, const void *im, void *col)
+/* One pass between an image and its column matrix: src is read, dst
+ * written (im2col: image to columns, col2im: columns to image). */
+typedef struct col_pass {
+    const kiln_cp_patches *p;
+    size_t esize;
+    kiln_cp_kind kind; /* col2im */
+    const char *src;
+    char *dst;
+} col_pass;
+
+/* What a pass does with one column row: its channel's image plane starts at
+ * element `plane`, the row itself at element `row` of the columns. */
+typedef void (*col_row_fn)(const col_pass *cp, int64_t plane, int64_t row, const patch_row *r);
+
+/* Calls fn for every row of the column matrix, in order. */
+static void for_each_row(const col_pass *cp, int64_t channels, col_row_fn fn)
 {
+    const kiln_cp_patches *p = cp->p;
     int64_t im_strides[KILN_MAX_RANK];
     kiln_strides(p->image, p->n, im_strides);
-    int64_t img = kiln_cp_prod(p->image, p->n), width = p->grid[p->n - 1];
-    char *dst = col;
+    int64_t img = kiln_cp_prod(p->image, p->n), width = p->grid[p->n - 1], row = 0;
     for (int64_t c = 0; c < channels; c++) {
-        const char *src = (const char *)im + (size_t)(c * img) * esize;
         int64_t tap[KILN_MAX_RANK] = {0};
         do {
             int64_t outer[KILN_MAX_RANK] = {0};
             do {
                 patch_row r;
                 row_at(p, im_strides, tap, outer, &r);
-                if (!r.valid) {
-                    memset(dst, 0, (size_t)width * esize);
-                } else {
-                    memset(dst, 0, (size_t)r.lo * esize);
-                    gather(dst + r.lo * esize, src + r.im_off * esize, r.hi - r.lo, r.step, esize);
-                    memset(dst + r.hi * esize, 0, (size_t)(width - r.hi) * esize);
-                }
-                dst += width * esize;
-            } while (next_index(p->n - 1, p->grid, outer));
-        } while (next_index(p->n, p->kernel, tap));
+                fn(cp, c * img, row, &r);
+                row += width;
+            } while (kiln_nd_next(p->n - 1, p->grid, outer, 0, NULL, NULL));
+        } while (kiln_nd_next(p->n, p->kernel, tap, 0, NULL, NULL));
     }
+}
+
+static void im2col_row(const col_pass *cp, int64_t plane, int64_t row, const patch_row *r)
+{
+    size_t es = cp->esize;
+    int64_t width = cp->p->grid[cp->p->n - 1];
+    char *dst = cp->dst + (size_t)row * es;
+    if (!r->valid) {
+        memset(dst, 0, (size_t)width * es);
+        return;
+    }
+    memset(dst, 0, (size_t)r->lo * es);
+    gather(dst + r->lo * es, cp->src + (size_t)(plane + r->im_off) * es, r->hi - r->lo, r->step, es);
+    memset(dst + r->hi * es, 0, (size_t)(width - r->hi) * es);
+}
+
+void kiln_cp_im2col(const kiln_cp_patches *p, int64_t channels, size_t esize, const void *im, void *col)
+{
+    col_pass cp = {p, esize, esize == 4 ? KILN_CP_F32 : KILN_CP_F64, im, col};
+    for_each_row(&cp, channels, im2col_row);
 }
 
 /* im[i * step] += col[i] for n elements of the given kind. */
@@ -166,27 +177,18 @@ static void scatter_add(char *im, const char *col, int64_t n, int64_t step, kiln
     }
 }
 
+static void col2im_row(const col_pass *cp, int64_t plane, int64_t row, const patch_row *r)
+{
+    size_t es = cp->esize;
+    if (r->valid)
+        scatter_add(cp->dst + (size_t)(plane + r->im_off) * es, cp->src + (size_t)(row + r->lo) * es, r->hi - r->lo,
+                    r->step, cp->kind);
+}
+
 void kiln_cp_col2im(const kiln_cp_patches *p, int64_t channels, kiln_cp_kind kind, const void *col, void *im)
 {
-    size_t esize = kind == KILN_CP_F32 ? 4 : 8;
-    int64_t im_strides[KILN_MAX_RANK];
-    kiln_strides(p->image, p->n, im_strides);
-    int64_t img = kiln_cp_prod(p->image, p->n), width = p->grid[p->n - 1];
-    const char *src = col;
-    for (int64_t c = 0; c < channels; c++) {
-        char *dst = (char *)im + (size_t)(c * img) * esize;
-        int64_t tap[KILN_MAX_RANK] = {0};
-        do {
-            int64_t outer[KILN_MAX_RANK] = {0};
-            do {
-                patch_row r;
-                row_at(p, im_strides, tap, outer, &r);
-                if (r.valid)
-                    scatter_add(dst + r.im_off * esize, src + r.lo * esize, r.hi - r.lo, r.step, kind);
-                src += width * esize;
-            } while (next_index(p->n - 1, p->grid, outer));
-        } while (next_index(p->n, p->kernel, tap));
-    }
+    col_pass cp = {p, kind == KILN_CP_F32 ? 4 : 8, kind, col, im};
+    for_each_row(&cp, channels, col2im_row);
 }
 
 kiln_status kiln_cp_gemm(size_t esize, int trans_a, int64_t m, int64_t n, int64_t k, const void *a, const void *b,
@@ -237,65 +239,28 @@ size_t kiln_cp_esize(kiln_dtype dt)
     return dt == KILN_FLOAT64 ? 8 : 4;
 }
 
-static kiln_dtype esize_dtype(size_t esize)
+kiln_dtype kiln_cp_dtype(size_t esize)
 {
     return esize == 8 ? KILN_FLOAT64 : KILN_FLOAT32;
 }
 
 kiln_status kiln_cp_alloc(int64_t n, size_t esize, size_t max_bytes, const char *what, void **out)
 {
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(esize_dtype(esize), n, max_bytes, &bytes, what));
-    *out = malloc(bytes ? bytes : 1);
-    if (!*out)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", what, bytes);
-    return KILN_OK;
+    return kiln_alloc_elems(kiln_cp_dtype(esize), n, max_bytes, what, out);
 }
 
-kiln_status kiln_cp_stage(const kiln_tensor *t, size_t esize, size_t max_bytes, const void **data, void **owned)
+kiln_status kiln_cp_alloc_matrix(int64_t rows, int64_t cols, size_t esize, size_t max_bytes, const char *what,
+                                 void **out)
 {
-    *data = NULL;
-    *owned = NULL;
-    if (!t)
-        return KILN_OK;
-    if (t->dtype == esize_dtype(esize)) {
-        *data = t->data;
-        return KILN_OK;
-    }
-    int64_t n = kiln_tensor_numel(t);
-    KILN_TRY(kiln_cp_alloc(n, esize, max_bytes, "staging buffer", owned));
-    kiln_convert(t->data, t->dtype, *owned, esize_dtype(esize), (size_t)n);
-    *data = *owned;
-    return KILN_OK;
-}
-
-kiln_status kiln_cp_out_begin(kiln_tensor *t, size_t esize, size_t max_bytes, void **data, void **owned)
-{
-    *owned = NULL;
-    if (t->dtype == esize_dtype(esize)) {
-        *data = t->data;
-        return KILN_OK;
-    }
-    KILN_TRY(kiln_cp_alloc(kiln_tensor_numel(t), esize, max_bytes, "output staging buffer", owned));
-    *data = *owned;
-    return KILN_OK;
-}
-
-void kiln_cp_out_end(kiln_tensor *t, size_t esize, void *owned)
-{
-    if (!owned)
-        return;
-    kiln_convert(owned, esize_dtype(esize), t->data, t->dtype, (size_t)kiln_tensor_numel(t));
-    free(owned);
+    int64_t dims[2] = {rows, cols}, n;
+    KILN_TRY(kiln_shape_numel(dims, 2, &n, what));
+    return kiln_cp_alloc(n, esize, max_bytes, what, out);
 }
 
 kiln_status kiln_cp_check_out(const kiln_op_ctx *ctx, int o, int rank, const int64_t *dims)
 {
     const kiln_tensor *t = o < ctx->n_out ? ctx->out[o] : NULL;
-    int same = t && t->rank == rank && t->data;
-    for (int i = 0; same && i < rank; i++)
-        same = t->dims[i] == dims[i];
-    if (!same)
+    if (!t || !t->data || !kiln_has_shape(t, rank, dims))
         return kiln_error(KILN_ERR_SHAPE, "output %d was not allocated with the shape the inputs give", o);
     return KILN_OK;
 }

@@ -1,8 +1,8 @@
 /*
  * conv_pool_cols.h - lowering of convolutions to matrix products for the
  * conv_pool kernels: im2col / col2im over any number of spatial axes, a
- * row-major GEMM on OpenBLAS, and staging of tensors in the compute type
- * (float32 for float16 / bfloat16 / float32, float64 for float64).
+ * row-major GEMM on OpenBLAS, and the compute types (float32 for float16 /
+ * bfloat16 / float32, float64 for float64).
  */
 #ifndef KILN_BACKENDS_CPU_OPS_CONV_POOL_COLS_H
 #define KILN_BACKENDS_CPU_OPS_CONV_POOL_COLS_H
@@ -55,17 +55,15 @@ void kiln_cp_fill_rows(void *y, size_t esize, int64_t rows, int64_t len, const v
 /* The compute element size of a float dtype: 8 for float64, else 4. */
 size_t kiln_cp_esize(kiln_dtype dt);
 
-/* t's elements in the compute type of esize: t's own data when it already
- * has that type (*owned = NULL), else a converted copy in *owned that the
- * caller frees. t == NULL gives NULL. */
-kiln_status kiln_cp_stage(const kiln_tensor *t, size_t esize, size_t max_bytes, const void **data, void **owned);
-/* A buffer for output t in the compute type: t's own data, or a scratch
- * buffer (*owned) that kiln_cp_out_end converts into t and frees. */
-kiln_status kiln_cp_out_begin(kiln_tensor *t, size_t esize, size_t max_bytes, void **data, void **owned);
-void kiln_cp_out_end(kiln_tensor *t, size_t esize, void *owned);
+/* The compute dtype of esize: float64 for 8, else float32. */
+kiln_dtype kiln_cp_dtype(size_t esize);
 
 /* malloc of n elements of esize bytes, refusing more than max_bytes. */
 kiln_status kiln_cp_alloc(int64_t n, size_t esize, size_t max_bytes, const char *what, void **out);
+
+/* The same for a rows x cols matrix (a column buffer), its size checked. */
+kiln_status kiln_cp_alloc_matrix(int64_t rows, int64_t cols, size_t esize, size_t max_bytes, const char *what,
+                                 void **out);
 
 /* Checks that out[o] has the shape the kernel computed. */
 kiln_status kiln_cp_check_out(const kiln_op_ctx *ctx, int o, int rank, const int64_t *dims);

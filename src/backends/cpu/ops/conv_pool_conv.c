@@ -23,12 +23,6 @@ static int is_pointwise(const kiln_window *w)
     return 1;
 }
 
-/* ceil(a / b) for b > 0 and any sign of a. */
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
-}
-
 /* One output plane of a 2-D depthwise convolution in float32. Each kernel
  * tap is added to a whole output row at once (a vectorizable loop over the
  * columns whose input lies inside the row), in the same tap order as a
@@ -48,7 +42,7 @@ static void depthwise_plane(const kiln_window *w, const float *x, const float *k
             const float *xr = x + yi * iw;
             for (int64_t j = 0; j < kw; j++) {
                 int64_t off = j * w->dilation[1] - w->pad_begin[1];
-                int64_t c0 = ceil_div(-off, s1), c1 = ceil_div(iw - off, s1);
+                int64_t c0 = kiln_ceil_div(-off, s1), c1 = kiln_ceil_div(iw - off, s1);
                 float kv = k[i * kw + j];
                 c0 = c0 < 0 ? 0 : c0;
                 c1 = c1 > ow ? ow : c1;
@@ -92,11 +86,8 @@ kiln_status kiln_cp_conv_run(const kiln_cp_conv *job)
     }
     int pointwise = is_pointwise(w);
     void *col = NULL;
-    if (!pointwise) {
-        int64_t dims[2] = {cg * ksize, out_plane}, n;
-        KILN_TRY(kiln_shape_numel(dims, 2, &n, "im2col buffer"));
-        KILN_TRY(kiln_cp_alloc(n, es, job->max_bytes, "im2col buffer", &col));
-    }
+    if (!pointwise)
+        KILN_TRY(kiln_cp_alloc_matrix(cg * ksize, out_plane, es, job->max_bytes, "im2col buffer", &col));
     kiln_cp_patches p;
     kiln_cp_patches_forward(w, &p);
     kiln_status st = KILN_OK;
@@ -130,58 +121,70 @@ static kiln_status check_channel_vector(const kiln_op_ctx *ctx, int i, int64_t m
                       scalar_ok ? "1 or " : "", (long long)m);
 }
 
-/* Fills the job's shape fields and checks out[0] against [N, M, out...]. */
-static kiln_status conv_job_shape(const kiln_op_ctx *ctx, int wi, const kiln_window *w, int64_t group,
-                                  kiln_cp_conv *job)
+kiln_status kiln_cp_check_conv_out(const kiln_op_ctx *ctx, const kiln_cp_conv *job)
+{
+    int64_t dims[KILN_MAX_RANK] = {job->batch, job->filters};
+    for (int i = 0; i < job->win->n; i++)
+        dims[2 + i] = job->win->out[i];
+    return kiln_cp_check_out(ctx, 0, job->win->n + 2, dims);
+}
+
+kiln_status kiln_cp_check_float_conv(const kiln_op_ctx *ctx)
+{
+    const kiln_tensor *x = ctx->in[0], *bias = ctx->n_in > 2 ? ctx->in[2] : NULL;
+    if (!kiln_is_std_float(x->dtype))
+        return kiln_unsupported_dtype(ctx, "input 0", x->dtype);
+    if (ctx->in[1]->dtype != x->dtype || (bias && bias->dtype != x->dtype))
+        return kiln_error(KILN_ERR_SHAPE, "inputs 1 and 2 must have the dtype of input 0 (%s)",
+                          kiln_dtype_name(x->dtype));
+    return KILN_OK;
+}
+
+kiln_status kiln_cp_conv_staged(kiln_op_ctx *ctx, kiln_cp_conv *job, kiln_status (*run)(const kiln_cp_conv *job))
+{
+    kiln_dtype dt = kiln_cp_dtype(job->esize);
+    void *own_x = NULL, *own_w = NULL, *own_b = NULL, *own_y = NULL;
+    kiln_status st = kiln_stage_in(ctx->in[0], dt, ctx->max_bytes, &job->x, &own_x);
+    if (st == KILN_OK)
+        st = kiln_stage_in(ctx->in[1], dt, ctx->max_bytes, &job->w, &own_w);
+    if (st == KILN_OK)
+        st = kiln_stage_in(ctx->n_in > 2 ? ctx->in[2] : NULL, dt, ctx->max_bytes, &job->b, &own_b);
+    if (st == KILN_OK)
+        st = kiln_stage_out(ctx->out[0], dt, ctx->max_bytes, &job->y, &own_y);
+    if (st == KILN_OK)
+        st = run(job);
+    kiln_stage_out_end(ctx->out[0], dt, own_y, st);
+    free(own_x);
+    free(own_w);
+    free(own_b);
+    return st;
+}
+
+/* Reads the geometry of X (input 0) and W (input wi) into w, fills the
+ * job's shape fields and checks out[0] against [N, M, out...]. */
+static kiln_status conv_job(const kiln_op_ctx *ctx, int wi, kiln_window *w, kiln_cp_conv *job)
 {
     const kiln_tensor *x = ctx->in[0];
-    int64_t dims[KILN_MAX_RANK];
+    int64_t group;
+    KILN_TRY(kiln_conv_geometry(ctx, 0, wi, w, &group));
     job->win = w;
     job->batch = x->dims[0];
     job->channels = x->dims[1];
     job->filters = ctx->in[wi]->dims[0];
     job->group = group;
     job->max_bytes = ctx->max_bytes;
-    dims[0] = job->batch;
-    dims[1] = job->filters;
-    for (int i = 0; i < w->n; i++)
-        dims[2 + i] = w->out[i];
-    return kiln_cp_check_out(ctx, 0, w->n + 2, dims);
+    return kiln_cp_check_conv_out(ctx, job);
 }
 
 kiln_status kiln_cpu_conv(kiln_op_ctx *ctx)
 {
     kiln_window w;
     kiln_cp_conv job;
-    int64_t group;
-    KILN_TRY(kiln_conv_geometry(ctx, 0, 1, &w, &group));
-    KILN_TRY(conv_job_shape(ctx, 1, &w, group, &job));
-    const kiln_tensor *x = ctx->in[0], *bias = ctx->n_in > 2 ? ctx->in[2] : NULL;
-    if (!kiln_cp_is_float(x->dtype))
-        return kiln_unsupported_dtype(ctx, "input 0", x->dtype);
-    if (ctx->in[1]->dtype != x->dtype || (bias && bias->dtype != x->dtype))
-        return kiln_error(KILN_ERR_SHAPE, "inputs 1 and 2 must have the dtype of input 0 (%s)",
-                          kiln_dtype_name(x->dtype));
+    KILN_TRY(conv_job(ctx, 1, &w, &job));
+    KILN_TRY(kiln_cp_check_float_conv(ctx));
     KILN_TRY(check_channel_vector(ctx, 2, job.filters, 0, "B"));
-    job.esize = kiln_cp_esize(x->dtype);
-    void *own_x = NULL, *own_w = NULL, *own_b = NULL, *own_y = NULL;
-    kiln_status st = kiln_cp_stage(x, job.esize, ctx->max_bytes, &job.x, &own_x);
-    if (st == KILN_OK)
-        st = kiln_cp_stage(ctx->in[1], job.esize, ctx->max_bytes, &job.w, &own_w);
-    if (st == KILN_OK)
-        st = kiln_cp_stage(bias, job.esize, ctx->max_bytes, &job.b, &own_b);
-    if (st == KILN_OK)
-        st = kiln_cp_out_begin(ctx->out[0], job.esize, ctx->max_bytes, &job.y, &own_y);
-    if (st == KILN_OK)
-        st = kiln_cp_conv_run(&job);
-    if (st == KILN_OK)
-        kiln_cp_out_end(ctx->out[0], job.esize, own_y);
-    else
-        free(own_y);
-    free(own_x);
-    free(own_w);
-    free(own_b);
-    return st;
+    job.esize = kiln_cp_esize(ctx->in[0]->dtype);
+    return kiln_cp_conv_staged(ctx, &job, kiln_cp_conv_run);
 }
 
 /* t's values as float64 minus a zero point: zp is absent, a scalar, or one
@@ -231,31 +234,21 @@ static kiln_status integer_conv(kiln_op_ctx *ctx, kiln_cp_conv *job, int wi, con
     return st;
 }
 
-static int is_8bit(kiln_dtype dt)
-{
-    return dt == KILN_INT8 || dt == KILN_UINT8;
-}
-
 kiln_status kiln_cpu_conv_integer(kiln_op_ctx *ctx)
 {
     kiln_window w;
     kiln_cp_conv job;
-    int64_t group;
-    KILN_TRY(kiln_conv_geometry(ctx, 0, 1, &w, &group));
-    KILN_TRY(conv_job_shape(ctx, 1, &w, group, &job));
-    if (!is_8bit(ctx->in[0]->dtype) || !is_8bit(ctx->in[1]->dtype))
+    KILN_TRY(conv_job(ctx, 1, &w, &job));
+    if (!kiln_is_8bit(ctx->in[0]->dtype) || !kiln_is_8bit(ctx->in[1]->dtype))
         return kiln_unsupported_dtype(ctx, "inputs 0 and 1",
-                                      is_8bit(ctx->in[0]->dtype) ? ctx->in[1]->dtype : ctx->in[0]->dtype);
+                                      kiln_is_8bit(ctx->in[0]->dtype) ? ctx->in[1]->dtype : ctx->in[0]->dtype);
     const kiln_tensor *xz = ctx->n_in > 2 ? ctx->in[2] : NULL, *wz = ctx->n_in > 3 ? ctx->in[3] : NULL;
     KILN_TRY(check_channel_vector(ctx, 3, job.filters, 1, "w_zero_point"));
     void *acc;
     KILN_TRY(kiln_cp_alloc(kiln_tensor_numel(ctx->out[0]), 8, ctx->max_bytes, "accumulator buffer", &acc));
     kiln_status st = integer_conv(ctx, &job, 1, xz, wz, NULL, acc);
     /* the int32 output takes the (integral) float64 accumulators */
-    if (st == KILN_OK)
-        kiln_cp_out_end(ctx->out[0], 8, acc);
-    else
-        free(acc);
+    kiln_stage_out_end(ctx->out[0], KILN_FLOAT64, acc, st);
     return st;
 }
 
@@ -288,10 +281,8 @@ kiln_status kiln_cpu_qlinear_conv(kiln_op_ctx *ctx)
 {
     kiln_window w;
     kiln_cp_conv job;
-    int64_t group;
-    KILN_TRY(kiln_conv_geometry(ctx, 0, 3, &w, &group));
-    KILN_TRY(conv_job_shape(ctx, 3, &w, group, &job));
-    if (!is_8bit(ctx->in[0]->dtype) || !is_8bit(ctx->in[3]->dtype) || !is_8bit(ctx->in[7]->dtype))
+    KILN_TRY(conv_job(ctx, 3, &w, &job));
+    if (!kiln_is_8bit(ctx->in[0]->dtype) || !kiln_is_8bit(ctx->in[3]->dtype) || !kiln_is_8bit(ctx->in[7]->dtype))
         return kiln_error(KILN_ERR_UNSUPPORTED, "QLinearConv needs int8 or uint8 inputs 0, 3 and 7");
     if (ctx->in[1]->dtype != KILN_FLOAT32 || ctx->in[4]->dtype != KILN_FLOAT32 || ctx->in[6]->dtype != KILN_FLOAT32)
         return kiln_error(KILN_ERR_UNSUPPORTED, "QLinearConv needs float32 scales (inputs 1, 4 and 6)");

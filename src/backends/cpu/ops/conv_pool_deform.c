@@ -50,16 +50,6 @@ static double sample(const double *plane, const int64_t *ext, int n, const doubl
     return sum;
 }
 
-static int next_index(int n, const int64_t *ext, int64_t *idx)
-{
-    for (int d = n - 1; d >= 0; d--) {
-        if (++idx[d] < ext[d])
-            return 1;
-        idx[d] = 0;
-    }
-    return 0;
-}
-
 /* Column rows of input channel c (row block ci of the group) of image b. */
 static void fill_channel(const deform_job *job, int64_t b, int64_t c, int64_t ci, void *col)
 {
@@ -87,9 +77,9 @@ static void fill_channel(const deform_job *job, int64_t b, int64_t c, int64_t ci
             else
                 ((double *)col)[row + oidx] = v;
             oidx++;
-        } while (next_index(n, w->out, o));
+        } while (kiln_nd_next(n, w->out, o, 0, NULL, NULL));
         kidx++;
-    } while (next_index(n, w->kernel, k));
+    } while (kiln_nd_next(n, w->kernel, k, 0, NULL, NULL));
 }
 
 static kiln_status deform_run(const deform_job *job)
@@ -99,10 +89,8 @@ static kiln_status deform_run(const deform_job *job)
     size_t es = cv->esize;
     int64_t out_plane = kiln_cp_prod(w->out, w->n), ksize = kiln_cp_prod(w->kernel, w->n);
     int64_t cg = cv->channels / cv->group, mg = cv->filters / cv->group;
-    int64_t dims[2] = {cg * ksize, out_plane}, n;
     void *col;
-    KILN_TRY(kiln_shape_numel(dims, 2, &n, "DeformConv column buffer"));
-    KILN_TRY(kiln_cp_alloc(n, es, cv->max_bytes, "DeformConv column buffer", &col));
+    KILN_TRY(kiln_cp_alloc_matrix(cg * ksize, out_plane, es, cv->max_bytes, "DeformConv column buffer", &col));
     kiln_status st = KILN_OK;
     for (int64_t b = 0; b < cv->batch && st == KILN_OK; b++) {
         for (int64_t g = 0; g < cv->group && st == KILN_OK; g++) {
@@ -139,7 +127,7 @@ static kiln_status deform_check(const kiln_op_ctx *ctx, deform_job *job)
     kiln_cp_conv *cv = &job->conv;
     const kiln_tensor *x = ctx->in[0], *bias = ctx->n_in > 3 ? ctx->in[3] : NULL;
     const kiln_tensor *mask = ctx->n_in > 4 ? ctx->in[4] : NULL;
-    if (!kiln_cp_is_float(x->dtype))
+    if (!kiln_is_std_float(x->dtype))
         return kiln_unsupported_dtype(ctx, "input 0", x->dtype);
     for (int i = 1; i < ctx->n_in; i++)
         if (ctx->in[i] && ctx->in[i]->dtype != x->dtype)
@@ -154,10 +142,7 @@ static kiln_status deform_check(const kiln_op_ctx *ctx, deform_job *job)
     KILN_TRY(check_sampling_input(ctx, 2, job, cv->win->n));
     if (mask)
         KILN_TRY(check_sampling_input(ctx, 4, job, 1));
-    int64_t dims[KILN_MAX_RANK] = {cv->batch, cv->filters};
-    for (int i = 0; i < cv->win->n; i++)
-        dims[2 + i] = cv->win->out[i];
-    return kiln_cp_check_out(ctx, 0, cv->win->n + 2, dims);
+    return kiln_cp_check_conv_out(ctx, cv);
 }
 
 kiln_status kiln_cpu_deform_conv(kiln_op_ctx *ctx)
@@ -177,28 +162,25 @@ kiln_status kiln_cpu_deform_conv(kiln_op_ctx *ctx)
     const kiln_tensor *mask = ctx->n_in > 4 ? ctx->in[4] : NULL;
     double *x = NULL, *offset = NULL, *m = NULL;
     void *own_w = NULL, *own_b = NULL, *own_y = NULL;
-    size_t es = job.conv.esize;
+    kiln_dtype dt = kiln_cp_dtype(job.conv.esize);
     kiln_status st = kiln_to_f64(ctx->in[0], ctx->max_bytes, &x);
     if (st == KILN_OK)
         st = kiln_to_f64(ctx->in[2], ctx->max_bytes, &offset);
     if (st == KILN_OK && mask)
         st = kiln_to_f64(mask, ctx->max_bytes, &m);
     if (st == KILN_OK)
-        st = kiln_cp_stage(ctx->in[1], es, ctx->max_bytes, &job.conv.w, &own_w);
+        st = kiln_stage_in(ctx->in[1], dt, ctx->max_bytes, &job.conv.w, &own_w);
     if (st == KILN_OK)
-        st = kiln_cp_stage(ctx->n_in > 3 ? ctx->in[3] : NULL, es, ctx->max_bytes, &job.conv.b, &own_b);
+        st = kiln_stage_in(ctx->n_in > 3 ? ctx->in[3] : NULL, dt, ctx->max_bytes, &job.conv.b, &own_b);
     if (st == KILN_OK)
-        st = kiln_cp_out_begin(ctx->out[0], es, ctx->max_bytes, &job.conv.y, &own_y);
+        st = kiln_stage_out(ctx->out[0], dt, ctx->max_bytes, &job.conv.y, &own_y);
     if (st == KILN_OK) {
         job.x = x;
         job.offset = offset;
         job.mask = m;
         st = deform_run(&job);
     }
-    if (st == KILN_OK)
-        kiln_cp_out_end(ctx->out[0], es, own_y);
-    else
-        free(own_y);
+    kiln_stage_out_end(ctx->out[0], dt, own_y, st);
     free(x);
     free(offset);
     free(m);

@@ -20,6 +20,15 @@ typedef struct kiln_cp_conv {
 
 kiln_status kiln_cp_conv_run(const kiln_cp_conv *job);
 
+/* Checks out[0] against [N, M, out...] of the job. */
+kiln_status kiln_cp_check_conv_out(const kiln_op_ctx *ctx, const kiln_cp_conv *job);
+/* Conv and ConvTranspose: input 0 has a float dtype, inputs 1 and 2 (when
+ * present) the same. */
+kiln_status kiln_cp_check_float_conv(const kiln_op_ctx *ctx);
+/* Stages X (input 0), W (input 1) and B (input 2, optional) in the job's
+ * compute type, runs run(job) into out[0] and converts the result back. */
+kiln_status kiln_cp_conv_staged(kiln_op_ctx *ctx, kiln_cp_conv *job, kiln_status (*run)(const kiln_cp_conv *job));
+
 kiln_status kiln_cpu_conv(kiln_op_ctx *ctx);
 kiln_status kiln_cpu_conv_integer(kiln_op_ctx *ctx);
 kiln_status kiln_cpu_qlinear_conv(kiln_op_ctx *ctx);

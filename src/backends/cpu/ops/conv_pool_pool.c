@@ -37,12 +37,6 @@ typedef struct window_taps {
     int64_t start[KILN_MAX_RANK], lo[KILN_MAX_RANK], hi[KILN_MAX_RANK], padded_hi[KILN_MAX_RANK];
 } window_taps;
 
-/* ceil(a / b) for b > 0 and any sign of a. */
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
-}
-
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
@@ -54,9 +48,9 @@ static void taps_at(const kiln_window *w, const int64_t *o, window_taps *t)
     for (int d = 0; d < w->n; d++) {
         int64_t s = o[d] * w->stride[d] - w->pad_begin[d], dil = w->dilation[d], k = w->kernel[d];
         t->start[d] = s;
-        t->lo[d] = clamp64(ceil_div(-s, dil), 0, k);
-        t->hi[d] = clamp64(ceil_div(w->in[d] - s, dil), t->lo[d], k);
-        t->padded_hi[d] = clamp64(ceil_div(w->in[d] + w->pad_end[d] - s, dil), 0, k);
+        t->lo[d] = clamp64(kiln_ceil_div(-s, dil), 0, k);
+        t->hi[d] = clamp64(kiln_ceil_div(w->in[d] - s, dil), t->lo[d], k);
+        t->padded_hi[d] = clamp64(kiln_ceil_div(w->in[d] + w->pad_end[d] - s, dil), 0, k);
     }
 }
 
@@ -80,6 +74,17 @@ static int next_tap(int n, const window_taps *t, int64_t *k)
     return 0;
 }
 
+/* Sets k to the first input tap of window t; 0 when it has none. */
+static int first_tap(int n, const window_taps *t, int64_t *k)
+{
+    for (int d = 0; d < n; d++) {
+        if (t->lo[d] >= t->hi[d])
+            return 0;
+        k[d] = t->lo[d];
+    }
+    return 1;
+}
+
 /* Max of one window: the value, and its row-major plane position in *arg
  * (-1 for a window without input taps, which gives 0). */
 static double window_max(const kiln_window *w, const window_taps *t, const double *x, int64_t *arg)
@@ -87,11 +92,8 @@ static double window_max(const kiln_window *w, const window_taps *t, const doubl
     int64_t k[KILN_MAX_RANK];
     double best = 0.0;
     *arg = -1;
-    for (int d = 0; d < w->n; d++) {
-        if (t->lo[d] >= t->hi[d])
-            return best;
-        k[d] = t->lo[d];
-    }
+    if (!first_tap(w->n, t, k))
+        return best;
     do {
         int64_t off = tap_offset(w, t, k);
         if (*arg < 0 || x[off] > best) {
@@ -121,11 +123,8 @@ static double window_sum(const pool_job *job, const window_taps *t, const double
     int64_t k[KILN_MAX_RANK];
     double sum = 0.0;
     *count = 0;
-    for (int d = 0; d < w->n; d++) {
-        if (t->lo[d] >= t->hi[d])
-            return sum;
-        k[d] = t->lo[d];
-    }
+    if (!first_tap(w->n, t, k))
+        return sum;
     do {
         double v = x[tap_offset(w, t, k)];
         sum += job->kind == POOL_LP ? lp_term(v, job->p) : v;
@@ -207,17 +206,6 @@ static double pool_window(const pool_job *job, const window_taps *t, const doubl
     return n > 0 ? sum / n : 0.0;
 }
 
-/* Advances the n-digit counter idx bounded by ext; 0 once it wraps. */
-static int next_index(int n, const int64_t *ext, int64_t *idx)
-{
-    for (int d = n - 1; d >= 0; d--) {
-        if (++idx[d] < ext[d])
-            return 1;
-        idx[d] = 0;
-    }
-    return 0;
-}
-
 /* Pools one plane x into y; for MaxPool with indices, writes them (offset
  * by base, the plane's first element in the whole tensor) into ind. */
 static void pool_plane(const pool_job *job, const double *x, double *y, int64_t *ind, int64_t base)
@@ -232,7 +220,7 @@ static void pool_plane(const pool_job *job, const double *x, double *y, int64_t 
         if (ind)
             ind[i] = arg < 0 ? -1 : base + (job->column_major ? column_major(w, arg) : arg);
         i++;
-    } while (next_index(w->n, w->out, o));
+    } while (kiln_nd_next(w->n, w->out, o, 0, NULL, NULL));
 }
 
 /* n elements of src (dtype dt) into float64, float32 on a direct path. */
@@ -323,13 +311,9 @@ static kiln_status pool_setup(kiln_op_ctx *ctx, kiln_window *w)
 kiln_status kiln_cpu_max_pool(kiln_op_ctx *ctx)
 {
     kiln_window w;
+    int64_t order;
     KILN_TRY(pool_setup(ctx, &w));
-    kiln_dtype dt = ctx->in[0]->dtype;
-    if (!kiln_cp_is_float(dt) && dt != KILN_INT8 && dt != KILN_UINT8)
-        return kiln_unsupported_dtype(ctx, "input 0", dt);
-    int64_t order = kiln_attr_int(ctx->node, "storage_order", 0);
-    if (order != 0 && order != 1)
-        return kiln_error(KILN_ERR_UNSUPPORTED, "attribute storage_order is %lld, expected 0 or 1", (long long)order);
+    KILN_TRY(kiln_cp_max_pool_attrs(ctx, &order));
     pool_job job = {&w, POOL_MAX, 0, 0, (int)order, NULL};
     return pool_run(ctx, &job);
 }
@@ -337,12 +321,9 @@ kiln_status kiln_cpu_max_pool(kiln_op_ctx *ctx)
 kiln_status kiln_cpu_average_pool(kiln_op_ctx *ctx)
 {
     kiln_window w;
+    int64_t cip;
     KILN_TRY(pool_setup(ctx, &w));
-    if (!kiln_cp_is_float(ctx->in[0]->dtype))
-        return kiln_unsupported_dtype(ctx, "input 0", ctx->in[0]->dtype);
-    int64_t cip = kiln_attr_int(ctx->node, "count_include_pad", 0);
-    if (cip != 0 && cip != 1)
-        return kiln_error(KILN_ERR_UNSUPPORTED, "attribute count_include_pad is %lld, expected 0 or 1", (long long)cip);
+    KILN_TRY(kiln_cp_average_pool_attrs(ctx, &cip));
     pool_job job = {&w, POOL_AVG, (int)cip, 0, 0, NULL};
     return pool_run(ctx, &job);
 }
@@ -351,7 +332,7 @@ kiln_status kiln_cpu_lp_pool(kiln_op_ctx *ctx)
 {
     kiln_window w;
     KILN_TRY(pool_setup(ctx, &w));
-    if (!kiln_cp_is_float(ctx->in[0]->dtype))
+    if (!kiln_is_std_float(ctx->in[0]->dtype))
         return kiln_unsupported_dtype(ctx, "input 0", ctx->in[0]->dtype);
     pool_job job = {&w, POOL_LP, 0, 2, 0, NULL};
     KILN_TRY(kiln_cp_read_p(ctx, &job.p));
@@ -363,7 +344,7 @@ static kiln_status global_pool(kiln_op_ctx *ctx, pool_kind kind)
 {
     KILN_TRY(kiln_need_rank(ctx, 0, 2, KILN_MAX_RANK));
     const kiln_tensor *x = ctx->in[0];
-    if (!kiln_cp_is_float(x->dtype))
+    if (!kiln_is_std_float(x->dtype))
         return kiln_unsupported_dtype(ctx, "input 0", x->dtype);
     int64_t dims[KILN_MAX_RANK];
     for (int i = 0; i < x->rank; i++)

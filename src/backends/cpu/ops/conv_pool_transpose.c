@@ -18,10 +18,8 @@ static kiln_status conv_transpose_run(const kiln_cp_conv *job)
     int64_t in_plane = kiln_cp_prod(w->in, w->n), out_plane = kiln_cp_prod(w->out, w->n);
     int64_t ksize = kiln_cp_prod(w->kernel, w->n);
     int64_t cg = job->channels / job->group, mg = job->filters / job->group;
-    int64_t dims[2] = {mg * ksize, in_plane}, n;
     void *col;
-    KILN_TRY(kiln_shape_numel(dims, 2, &n, "col2im buffer"));
-    KILN_TRY(kiln_cp_alloc(n, es, job->max_bytes, "col2im buffer", &col));
+    KILN_TRY(kiln_cp_alloc_matrix(mg * ksize, in_plane, es, job->max_bytes, "col2im buffer", &col));
     kiln_cp_patches p;
     kiln_cp_patches_transpose(w, &p);
     kiln_status st = KILN_OK;
@@ -46,11 +44,7 @@ static kiln_status conv_transpose_run(const kiln_cp_conv *job)
 static kiln_status conv_transpose_check(const kiln_op_ctx *ctx, const kiln_window *w, int64_t group, kiln_cp_conv *job)
 {
     const kiln_tensor *x = ctx->in[0], *wt = ctx->in[1], *bias = ctx->n_in > 2 ? ctx->in[2] : NULL;
-    if (!kiln_cp_is_float(x->dtype))
-        return kiln_unsupported_dtype(ctx, "input 0", x->dtype);
-    if (wt->dtype != x->dtype || (bias && bias->dtype != x->dtype))
-        return kiln_error(KILN_ERR_SHAPE, "inputs 1 and 2 must have the dtype of input 0 (%s)",
-                          kiln_dtype_name(x->dtype));
+    KILN_TRY(kiln_cp_check_float_conv(ctx));
     job->win = w;
     job->batch = x->dims[0];
     job->channels = x->dims[1];
@@ -61,10 +55,7 @@ static kiln_status conv_transpose_check(const kiln_op_ctx *ctx, const kiln_windo
     if (bias && (bias->rank > 1 || kiln_tensor_numel(bias) != job->filters))
         return kiln_error(KILN_ERR_SHAPE, "input 2 (B) has %lld elements, expected %lld",
                           (long long)kiln_tensor_numel(bias), (long long)job->filters);
-    int64_t dims[KILN_MAX_RANK] = {job->batch, job->filters};
-    for (int i = 0; i < w->n; i++)
-        dims[2 + i] = w->out[i];
-    return kiln_cp_check_out(ctx, 0, w->n + 2, dims);
+    return kiln_cp_check_conv_out(ctx, job);
 }
 
 kiln_status kiln_cpu_conv_transpose(kiln_op_ctx *ctx)
@@ -74,24 +65,7 @@ kiln_status kiln_cpu_conv_transpose(kiln_op_ctx *ctx)
     int64_t group;
     KILN_TRY(kiln_conv_transpose_geometry(ctx, &w, &group));
     KILN_TRY(conv_transpose_check(ctx, &w, group, &job));
-    void *own_x = NULL, *own_w = NULL, *own_b = NULL, *own_y = NULL;
-    kiln_status st = kiln_cp_stage(ctx->in[0], job.esize, ctx->max_bytes, &job.x, &own_x);
-    if (st == KILN_OK)
-        st = kiln_cp_stage(ctx->in[1], job.esize, ctx->max_bytes, &job.w, &own_w);
-    if (st == KILN_OK)
-        st = kiln_cp_stage(ctx->n_in > 2 ? ctx->in[2] : NULL, job.esize, ctx->max_bytes, &job.b, &own_b);
-    if (st == KILN_OK)
-        st = kiln_cp_out_begin(ctx->out[0], job.esize, ctx->max_bytes, &job.y, &own_y);
-    if (st == KILN_OK)
-        st = conv_transpose_run(&job);
-    if (st == KILN_OK)
-        kiln_cp_out_end(ctx->out[0], job.esize, own_y);
-    else
-        free(own_y);
-    free(own_x);
-    free(own_w);
-    free(own_b);
-    return st;
+    return kiln_cp_conv_staged(ctx, &job, conv_transpose_run);
 }
 
 /* Col2Im's geometry: block_shape is the kernel, image_shape the image, and
@@ -99,30 +73,18 @@ kiln_status kiln_cpu_conv_transpose(kiln_op_ctx *ctx)
 static kiln_status col2im_geometry(const kiln_op_ctx *ctx, kiln_window *w, int64_t *channels)
 {
     const kiln_tensor *x = ctx->in[0];
-    int64_t image[KILN_MAX_RANK], block[KILN_MAX_RANK], k, blocks;
-    int n, nb;
+    int64_t image[KILN_MAX_RANK], k, blocks;
     if (x->rank != 3)
         return kiln_error(KILN_ERR_SHAPE, "input 0 has rank %d, expected 3", x->rank);
-    KILN_TRY(kiln_read_ints(ctx->in[1], image, KILN_MAX_RANK - 2, &n, "input 1 (image_shape)"));
-    KILN_TRY(kiln_read_ints(ctx->in[2], block, KILN_MAX_RANK - 2, &nb, "input 2 (block_shape)"));
-    if (n != nb || n < 1)
-        return kiln_error(KILN_ERR_SHAPE, "input 1 (image_shape) has %d values and input 2 (block_shape) %d", n, nb);
-    for (int i = 0; i < n; i++)
-        if (block[i] < 1 || image[i] < 0)
-            return kiln_error(KILN_ERR_SHAPE, "spatial axis %d: image extent %lld, block extent %lld", i,
-                              (long long)image[i], (long long)block[i]);
-    KILN_TRY(kiln_window_read(ctx, n, block, w));
-    KILN_TRY(kiln_window_forward(w, image));
-    KILN_TRY(kiln_shape_numel(block, n, &k, "block_shape"));
-    KILN_TRY(kiln_shape_numel(w->out, n, &blocks, "sliding blocks"));
+    KILN_TRY(kiln_col2im_window(ctx, image, w, &k, &blocks));
     if (x->dims[1] % k != 0 || x->dims[2] != blocks)
         return kiln_error(KILN_ERR_SHAPE, "input 0 is %lldx%lld, expected a multiple of %lld rows and %lld columns",
                           (long long)x->dims[1], (long long)x->dims[2], (long long)k, (long long)blocks);
     *channels = x->dims[1] / k;
     int64_t dims[KILN_MAX_RANK] = {x->dims[0], *channels};
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < w->n; i++)
         dims[2 + i] = image[i];
-    return kiln_cp_check_out(ctx, 0, n + 2, dims);
+    return kiln_cp_check_out(ctx, 0, w->n + 2, dims);
 }
 
 kiln_status kiln_cpu_col2im(kiln_op_ctx *ctx)
@@ -132,9 +94,11 @@ kiln_status kiln_cpu_col2im(kiln_op_ctx *ctx)
     KILN_TRY(col2im_geometry(ctx, &w, &channels));
     const kiln_tensor *x = ctx->in[0];
     kiln_tensor *y = ctx->out[0];
-    kiln_cp_kind kind = x->dtype == KILN_FLOAT64 ? KILN_CP_F64 : kiln_cp_is_float(x->dtype) ? KILN_CP_F32 : KILN_CP_I64;
+    kiln_cp_kind kind = x->dtype == KILN_FLOAT64      ? KILN_CP_F64
+                        : kiln_is_std_float(x->dtype) ? KILN_CP_F32
+                                                      : KILN_CP_I64;
     kiln_dtype work = kind == KILN_CP_F64 ? KILN_FLOAT64 : kind == KILN_CP_F32 ? KILN_FLOAT32 : KILN_INT64;
-    if (!kiln_cp_is_float(x->dtype) && !kiln_dtype_is_int(x->dtype))
+    if (!kiln_is_std_float(x->dtype) && !kiln_dtype_is_int(x->dtype))
         return kiln_unsupported_dtype(ctx, "input 0", x->dtype);
     size_t es = kind == KILN_CP_F32 ? 4 : 8;
     int64_t n_in = kiln_tensor_numel(x), n_out = kiln_tensor_numel(y);

@@ -10,21 +10,6 @@
 #include "core/dtype.h"
 #include "ir/infer/conv_pool_infer.h"
 
-/* MaxUnpool's default output shape [N, C, (in - 1) * stride - pads + kernel]. */
-static kiln_status unpool_shape(const kiln_op_ctx *ctx, int64_t *dims)
-{
-    KILN_TRY(kiln_need_rank(ctx, 0, 3, KILN_MAX_RANK));
-    const kiln_tensor *x = ctx->in[0];
-    kiln_window w;
-    KILN_TRY(kiln_window_read(ctx, x->rank - 2, NULL, &w));
-    KILN_TRY(kiln_window_transpose(&w, x->dims + 2, NULL, NULL));
-    dims[0] = x->dims[0];
-    dims[1] = x->dims[1];
-    for (int i = 0; i < w.n; i++)
-        dims[2 + i] = w.out[i];
-    return KILN_OK;
-}
-
 /* The flat position in the output (shape out) of flat position idx in the
  * unpooled shape `full` (the unpooled block sits at the start of each axis). */
 static int64_t place(int rank, const int64_t *full, const int64_t *out, int64_t idx)
@@ -42,11 +27,11 @@ static int64_t place(int rank, const int64_t *full, const int64_t *out, int64_t 
 kiln_status kiln_cpu_max_unpool(kiln_op_ctx *ctx)
 {
     int64_t full[KILN_MAX_RANK], total;
-    KILN_TRY(unpool_shape(ctx, full));
+    KILN_TRY(kiln_max_unpool_shape(ctx, full));
     const kiln_tensor *x = ctx->in[0], *ind = ctx->in[1];
     kiln_tensor *y = ctx->out[0];
     int rank = x->rank;
-    if (!kiln_cp_is_float(x->dtype) || y->dtype != x->dtype)
+    if (!kiln_is_std_float(x->dtype) || y->dtype != x->dtype)
         return kiln_unsupported_dtype(ctx, "input 0", x->dtype);
     if (ind->dtype != KILN_INT64 || kiln_tensor_numel(ind) != kiln_tensor_numel(x))
         return kiln_error(KILN_ERR_SHAPE, "input 1 (I) must be int64 with the shape of input 0");
@@ -125,7 +110,7 @@ kiln_status kiln_cpu_max_roi_pool(kiln_op_ctx *ctx)
     KILN_TRY(kiln_need_rank(ctx, 1, 2, 2));
     const kiln_tensor *x = ctx->in[0], *rois = ctx->in[1];
     kiln_tensor *y = ctx->out[0];
-    if (!kiln_cp_is_float(x->dtype) || rois->dtype != x->dtype || y->dtype != x->dtype)
+    if (!kiln_is_std_float(x->dtype) || rois->dtype != x->dtype || y->dtype != x->dtype)
         return kiln_unsupported_dtype(ctx, "input 0", x->dtype);
     if (rois->dims[1] != 5)
         return kiln_error(KILN_ERR_SHAPE, "input 1 (rois) has %lld columns, expected 5", (long long)rois->dims[1]);

@@ -273,23 +273,11 @@ static kiln_status check_op_dtype(const kiln_op_ctx *ctx, const binop *op, kiln_
 static kiln_status run_binary(const binop *op, kiln_ew_class cls, const kiln_tensor *a, const kiln_tensor *b,
                               kiln_tensor *y)
 {
-    kiln_ew_plan plan;
     const kiln_tensor *ins[2] = {a, b};
-    KILN_TRY(kiln_ew_plan_init(&plan, y, 2, ins));
     bin_job job = {op, cls, a, b, y};
     int fast = op->fast != FAST_NONE && a->dtype == KILN_FLOAT32 && b->dtype == KILN_FLOAT32 &&
                y->dtype == KILN_FLOAT32;
-    kiln_ew_plan_run(&plan, fast ? row_f32_fast : row_generic, &job);
-    return KILN_OK;
-}
-
-static kiln_status need_inputs(const kiln_op_ctx *ctx, int n)
-{
-    for (int i = 0; i < n; i++)
-        KILN_TRY(kiln_need_input(ctx, i));
-    if (ctx->n_out < 1 || !ctx->out[0])
-        return kiln_error(KILN_ERR_GRAPH, "output 0 is required");
-    return KILN_OK;
+    return kiln_ew_broadcast(y, 2, ins, fast ? row_f32_fast : row_generic, &job);
 }
 
 kiln_status kiln_ew_binary(kiln_op_ctx *ctx)
@@ -300,20 +288,16 @@ kiln_status kiln_ew_binary(kiln_op_ctx *ctx)
     const binop *op = find_binop(name);
     if (!op)
         return kiln_error(KILN_ERR_UNSUPPORTED, "no elementwise kernel for %s", ctx->node->op_type);
-    KILN_TRY(need_inputs(ctx, 2));
+    KILN_TRY(kiln_ew_need_io(ctx, 2));
     const kiln_tensor *a = ctx->in[0];
     kiln_tensor *y = ctx->out[0];
     kiln_tensor b;
     KILN_TRY(kiln_ew_legacy_view(ctx, a, ctx->in[1], &b));
-    if (a->dtype != b.dtype)
-        return kiln_error(KILN_ERR_GRAPH, "input 1 has dtype %s but input 0 has %s", kiln_ew_dtype_name(b.dtype),
-                          kiln_ew_dtype_name(a->dtype));
+    KILN_TRY(kiln_ew_need_same_dtype(&b, 1, a, 0));
     kiln_ew_class cls;
     KILN_TRY(check_op_dtype(ctx, op, a->dtype, &cls));
     kiln_dtype yd = op->out_bool ? KILN_BOOL : a->dtype;
-    if (y->dtype != yd)
-        return kiln_error(KILN_ERR_INTERNAL, "output has dtype %s, expected %s", kiln_ew_dtype_name(y->dtype),
-                          kiln_ew_dtype_name(yd));
+    KILN_TRY(kiln_ew_need_out_dtype(y, yd));
     /* PRelu's slope broadcasts to X only, never the other way */
     if (strcmp(op->name, "PRelu") == 0)
         KILN_TRY(kiln_ew_check_out(y, yd, a));
@@ -331,20 +315,16 @@ kiln_status kiln_ew_variadic(kiln_op_ctx *ctx)
         return kiln_error(KILN_ERR_UNSUPPORTED, "no elementwise kernel for %s", name);
     if (ctx->n_in < 1)
         return kiln_error(KILN_ERR_GRAPH, "%s needs at least one input", name);
-    KILN_TRY(need_inputs(ctx, ctx->n_in));
+    KILN_TRY(kiln_ew_need_io(ctx, ctx->n_in));
     const kiln_tensor *x0 = ctx->in[0];
     kiln_tensor *y = ctx->out[0];
     for (int i = 1; i < ctx->n_in; i++)
-        if (ctx->in[i]->dtype != x0->dtype)
-            return kiln_error(KILN_ERR_GRAPH, "input %d has dtype %s but input 0 has %s", i,
-                              kiln_ew_dtype_name(ctx->in[i]->dtype), kiln_ew_dtype_name(x0->dtype));
+        KILN_TRY(kiln_ew_need_same_dtype(ctx->in[i], i, x0, 0));
     kiln_ew_class cls;
     KILN_TRY(check_op_dtype(ctx, op, x0->dtype, &cls));
     if (sum && cls != KILN_EW_F32 && cls != KILN_EW_F64)
         return kiln_unsupported_dtype(ctx, "input 0", x0->dtype);
-    if (y->dtype != x0->dtype)
-        return kiln_error(KILN_ERR_INTERNAL, "output has dtype %s, expected %s", kiln_ew_dtype_name(y->dtype),
-                          kiln_ew_dtype_name(x0->dtype));
+    KILN_TRY(kiln_ew_need_out_dtype(y, x0->dtype));
     if (ctx->n_in == 1) {
         KILN_TRY(kiln_ew_check_out(y, x0->dtype, x0));
         kiln_convert(x0->data, x0->dtype, y->data, y->dtype, (size_t)kiln_tensor_numel(y));

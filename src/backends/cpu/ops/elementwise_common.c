@@ -72,6 +72,15 @@ kiln_status kiln_ew_plan_init(kiln_ew_plan *p, const kiln_tensor *out, int n_in,
     return KILN_OK;
 }
 
+kiln_status kiln_ew_broadcast(const kiln_tensor *out, int n_in, const kiln_tensor *const *in, kiln_ew_row_fn fn,
+                              void *user)
+{
+    kiln_ew_plan plan;
+    KILN_TRY(kiln_ew_plan_init(&plan, out, n_in, in));
+    kiln_ew_plan_run(&plan, fn, user);
+    return KILN_OK;
+}
+
 void kiln_ew_plan_run(kiln_ew_plan *p, kiln_ew_row_fn fn, void *user)
 {
     if (p->total == 0)
@@ -90,17 +99,37 @@ void kiln_ew_plan_run(kiln_ew_plan *p, kiln_ew_row_fn fn, void *user)
     } while (kiln_nd_next(inner, p->dims, idx, p->n_in, strides, off));
 }
 
+kiln_status kiln_ew_need_io(const kiln_op_ctx *ctx, int n_in)
+{
+    for (int i = 0; i < n_in; i++)
+        KILN_TRY(kiln_need_input(ctx, i));
+    if (ctx->n_out < 1 || !ctx->out[0])
+        return kiln_error(KILN_ERR_GRAPH, "output 0 is required");
+    return KILN_OK;
+}
+
+kiln_status kiln_ew_need_out_dtype(const kiln_tensor *out, kiln_dtype dt)
+{
+    if (out->dtype != dt)
+        return kiln_error(KILN_ERR_INTERNAL, "output has dtype %s, expected %s", kiln_ew_dtype_name(out->dtype),
+                          kiln_ew_dtype_name(dt));
+    return KILN_OK;
+}
+
+kiln_status kiln_ew_need_same_dtype(const kiln_tensor *t, int i, const kiln_tensor *ref, int r)
+{
+    if (t->dtype != ref->dtype)
+        return kiln_error(KILN_ERR_GRAPH, "input %d has dtype %s but input %d has %s", i, kiln_ew_dtype_name(t->dtype),
+                          r, kiln_ew_dtype_name(ref->dtype));
+    return KILN_OK;
+}
+
 kiln_status kiln_ew_check_out(const kiln_tensor *out, kiln_dtype dt, const kiln_tensor *like)
 {
     if (!out)
         return kiln_error(KILN_ERR_GRAPH, "output 0 is required");
-    if (out->dtype != dt)
-        return kiln_error(KILN_ERR_INTERNAL, "output has dtype %s, expected %s", kiln_ew_dtype_name(out->dtype),
-                          kiln_ew_dtype_name(dt));
-    int same = out->rank == like->rank;
-    for (int i = 0; same && i < out->rank; i++)
-        same = out->dims[i] == like->dims[i];
-    if (!same) {
+    KILN_TRY(kiln_ew_need_out_dtype(out, dt));
+    if (!kiln_has_shape(out, like->rank, like->dims)) {
         char s1[96], s2[96];
         return kiln_error(KILN_ERR_SHAPE, "output shape %s differs from the expected %s",
                           kiln_shape_str(out->dims, out->rank, s1, sizeof s1),
@@ -114,15 +143,7 @@ kiln_status kiln_ew_legacy_view(const kiln_op_ctx *ctx, const kiln_tensor *a, co
 {
     *view = *b;
     view->owns_data = 0;
-    if (kiln_attr_int(ctx->node, "broadcast", 0) == 0)
-        return KILN_OK;
-    int64_t axis = kiln_attr_int(ctx->node, "axis", a->rank - b->rank);
-    if (axis < 0)
-        axis += a->rank;
-    if (axis < 0 || axis + b->rank > a->rank)
-        return kiln_error(KILN_ERR_SHAPE, "attribute axis=%lld does not fit B (rank %d) into A (rank %d)",
-                          (long long)kiln_attr_int(ctx->node, "axis", 0), b->rank, a->rank);
-    view->rank = (int)(a->rank - axis);
+    KILN_TRY(kiln_ew_legacy_rank(ctx, a, b, &view->rank));
     for (int i = b->rank; i < view->rank; i++)
         view->dims[i] = 1;
     return KILN_OK;

@@ -8,6 +8,7 @@
 #define KILN_BACKENDS_CPU_OPS_ELEMENTWISE_COMMON_H
 
 #include "backends/cpu/cpu_util.h"
+#include "ir/infer/elementwise_infer.h"
 
 /* How a dtype is computed: float16/bfloat16/float32 (and float8) in float,
  * float64 in double, signed integers in int64, unsigned integers and bool in
@@ -90,12 +91,22 @@ typedef void (*kiln_ew_row_fn)(void *user, int64_t out, const int64_t *off, cons
 /* Calls fn for every row of the plan, in output order. */
 void kiln_ew_plan_run(kiln_ew_plan *p, kiln_ew_row_fn fn, void *user);
 
+/* Plans in[0..n_in) broadcast to out's shape and runs fn over the rows. */
+kiln_status kiln_ew_broadcast(const kiln_tensor *out, int n_in, const kiln_tensor *const *in, kiln_ew_row_fn fn,
+                              void *user);
+
+/* Inputs 0..n_in-1 and output 0 must be present. */
+kiln_status kiln_ew_need_io(const kiln_op_ctx *ctx, int n_in);
+/* out must have dtype dt. */
+kiln_status kiln_ew_need_out_dtype(const kiln_tensor *out, kiln_dtype dt);
+/* Input t (number i) must have the dtype of input ref (number r). */
+kiln_status kiln_ew_need_same_dtype(const kiln_tensor *t, int i, const kiln_tensor *ref, int r);
+
 /* out must have dtype dt and the shape of `like`. */
 kiln_status kiln_ew_check_out(const kiln_tensor *out, kiln_dtype dt, const kiln_tensor *like);
 
-/* Before opset 7, attribute broadcast=1 aligned B with A from `axis` on (a
- * suffix by default). *view is b with trailing ones so that numpy rules give
- * the same result; it shares b's data. */
+/* b seen under kiln_ew_legacy_rank: with trailing ones so that numpy rules
+ * give the legacy broadcast; *view shares b's data. */
 kiln_status kiln_ew_legacy_view(const kiln_op_ctx *ctx, const kiln_tensor *a, const kiln_tensor *b,
                                 kiln_tensor *view);
 

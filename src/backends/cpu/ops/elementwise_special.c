@@ -8,23 +8,6 @@
 
 #include "backends/cpu/ops/elementwise_common.h"
 
-static kiln_status need_io(const kiln_op_ctx *ctx, int n_in)
-{
-    for (int i = 0; i < n_in; i++)
-        KILN_TRY(kiln_need_input(ctx, i));
-    if (ctx->n_out < 1 || !ctx->out[0])
-        return kiln_error(KILN_ERR_GRAPH, "output 0 is required");
-    return KILN_OK;
-}
-
-static kiln_status need_out_dtype(const kiln_tensor *y, kiln_dtype dt)
-{
-    if (y->dtype != dt)
-        return kiln_error(KILN_ERR_INTERNAL, "output has dtype %s, expected %s", kiln_ew_dtype_name(y->dtype),
-                          kiln_ew_dtype_name(dt));
-    return KILN_OK;
-}
-
 /* ---- Pow ---------------------------------------------------------------- */
 
 typedef struct pow_job {
@@ -114,7 +97,7 @@ static int pow_f32_scalar(const kiln_tensor *a, const kiln_tensor *b, kiln_tenso
 
 kiln_status kiln_ew_pow(kiln_op_ctx *ctx)
 {
-    KILN_TRY(need_io(ctx, 2));
+    KILN_TRY(kiln_ew_need_io(ctx, 2));
     const kiln_tensor *a = ctx->in[0];
     kiln_tensor *y = ctx->out[0];
     kiln_tensor b;
@@ -124,7 +107,7 @@ kiln_status kiln_ew_pow(kiln_op_ctx *ctx)
         return kiln_unsupported_dtype(ctx, "input 0 (base)", a->dtype);
     if (job.cb == KILN_EW_NONE || b.dtype == KILN_BOOL)
         return kiln_unsupported_dtype(ctx, "input 1 (exponent)", b.dtype);
-    KILN_TRY(need_out_dtype(y, a->dtype));
+    KILN_TRY(kiln_ew_need_out_dtype(y, a->dtype));
     kiln_ew_plan plan;
     const kiln_tensor *ins[2] = {a, &b};
     KILN_TRY(kiln_ew_plan_init(&plan, y, 2, ins));
@@ -179,7 +162,7 @@ static void shift_row(void *user, int64_t out, const int64_t *off, const int64_t
 
 kiln_status kiln_ew_bitshift(kiln_op_ctx *ctx)
 {
-    KILN_TRY(need_io(ctx, 2));
+    KILN_TRY(kiln_ew_need_io(ctx, 2));
     const kiln_tensor *a = ctx->in[0], *b = ctx->in[1];
     kiln_tensor *y = ctx->out[0];
     const char *dir = kiln_attr_string(ctx->node, "direction", "");
@@ -187,17 +170,12 @@ kiln_status kiln_ew_bitshift(kiln_op_ctx *ctx)
         return kiln_error(KILN_ERR_UNSUPPORTED, "attribute direction='%s' is not supported (LEFT or RIGHT)", dir);
     if (!kiln_dtype_is_int(a->dtype) || kiln_dtype_is_subbyte(a->dtype))
         return kiln_unsupported_dtype(ctx, "input 0", a->dtype);
-    if (b->dtype != a->dtype)
-        return kiln_error(KILN_ERR_GRAPH, "input 1 has dtype %s but input 0 has %s", kiln_ew_dtype_name(b->dtype),
-                          kiln_ew_dtype_name(a->dtype));
-    KILN_TRY(need_out_dtype(y, a->dtype));
-    kiln_ew_plan plan;
+    KILN_TRY(kiln_ew_need_same_dtype(b, 1, a, 0));
+    KILN_TRY(kiln_ew_need_out_dtype(y, a->dtype));
     const kiln_tensor *ins[2] = {a, b};
-    KILN_TRY(kiln_ew_plan_init(&plan, y, 2, ins));
     shift_job job = {a, b, y, strcmp(dir, "LEFT") == 0, kiln_dtype_is_signed(a->dtype),
                      (int64_t)kiln_dtype_size(a->dtype) * 8};
-    kiln_ew_plan_run(&plan, shift_row, &job);
-    return KILN_OK;
+    return kiln_ew_broadcast(y, 2, ins, shift_row, &job);
 }
 
 /* ---- Where -------------------------------------------------------------- */
@@ -228,21 +206,16 @@ static void where_row(void *user, int64_t out, const int64_t *off, const int64_t
 
 kiln_status kiln_ew_where(kiln_op_ctx *ctx)
 {
-    KILN_TRY(need_io(ctx, 3));
+    KILN_TRY(kiln_ew_need_io(ctx, 3));
     const kiln_tensor *c = ctx->in[0], *x = ctx->in[1], *y = ctx->in[2];
     kiln_tensor *out = ctx->out[0];
     if (c->dtype != KILN_BOOL)
         return kiln_unsupported_dtype(ctx, "input 0 (condition)", c->dtype);
     if (!kiln_dtype_valid(x->dtype))
         return kiln_unsupported_dtype(ctx, "input 1", x->dtype);
-    if (y->dtype != x->dtype)
-        return kiln_error(KILN_ERR_GRAPH, "input 2 has dtype %s but input 1 has %s", kiln_ew_dtype_name(y->dtype),
-                          kiln_ew_dtype_name(x->dtype));
-    KILN_TRY(need_out_dtype(out, x->dtype));
-    kiln_ew_plan plan;
+    KILN_TRY(kiln_ew_need_same_dtype(y, 2, x, 1));
+    KILN_TRY(kiln_ew_need_out_dtype(out, x->dtype));
     const kiln_tensor *ins[3] = {c, x, y};
-    KILN_TRY(kiln_ew_plan_init(&plan, out, 3, ins));
     where_job job = {c->data, x->data, y->data, out->data, kiln_dtype_size(x->dtype)};
-    kiln_ew_plan_run(&plan, where_row, &job);
-    return KILN_OK;
+    return kiln_ew_broadcast(out, 3, ins, where_row, &job);
 }

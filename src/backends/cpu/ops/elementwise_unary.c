@@ -317,19 +317,11 @@ static void run_unary(const unop *op, const uparams *p, kiln_ew_class cls, const
     }
 }
 
-static kiln_status need_io(const kiln_op_ctx *ctx)
-{
-    KILN_TRY(kiln_need_input(ctx, 0));
-    if (ctx->n_out < 1 || !ctx->out[0])
-        return kiln_error(KILN_ERR_GRAPH, "output 0 is required");
-    return KILN_OK;
-}
-
 kiln_status kiln_ew_unary(kiln_op_ctx *ctx)
 {
     const unop *op = NULL;
     KILN_TRY(find_unop(ctx, &op));
-    KILN_TRY(need_io(ctx));
+    KILN_TRY(kiln_ew_need_io(ctx, 1));
     const kiln_tensor *x = ctx->in[0];
     kiln_ew_class cls = kiln_ew_class_of(x->dtype);
     int ok = (cls == KILN_EW_F32 && op->f32) || (cls == KILN_EW_F64 && op->f64) ||
@@ -379,31 +371,26 @@ static void clip_float(const kiln_tensor *x, kiln_tensor *y, double lo, double h
     }
 }
 
-static void clip_signed(const kiln_tensor *x, kiln_tensor *y, int64_t lo, int64_t hi)
-{
-    int64_t n = kiln_tensor_numel(x);
-    for (int64_t i = 0; i < n; i++) {
-        int64_t v = kiln_load_i64(x->data, x->dtype, (size_t)i);
-        v = v < lo ? lo : v;
-        kiln_store_i64(y->data, y->dtype, (size_t)i, v > hi ? hi : v);
+/* y = min(max(x, lo), hi) for integers, computed in T (int64 or uint64). */
+#define DEFINE_CLIP_INT(SFX, T, LOAD, STORE)                                                                           \
+    static void clip_##SFX(const kiln_tensor *x, kiln_tensor *y, T lo, T hi)                                           \
+    {                                                                                                                  \
+        int64_t n = kiln_tensor_numel(x);                                                                              \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            T v = LOAD(x->data, x->dtype, (size_t)i);                                                                  \
+            v = v < lo ? lo : v;                                                                                       \
+            STORE(y->data, y->dtype, (size_t)i, v > hi ? hi : v);                                                      \
+        }                                                                                                              \
     }
-}
 
-static void clip_unsigned(const kiln_tensor *x, kiln_tensor *y, uint64_t lo, uint64_t hi)
-{
-    int64_t n = kiln_tensor_numel(x);
-    for (int64_t i = 0; i < n; i++) {
-        uint64_t v = kiln_load_u64(x->data, x->dtype, (size_t)i);
-        v = v < lo ? lo : v;
-        kiln_store_u64(y->data, y->dtype, (size_t)i, v > hi ? hi : v);
-    }
-}
+DEFINE_CLIP_INT(signed, int64_t, kiln_load_i64, kiln_store_i64)
+DEFINE_CLIP_INT(unsigned, uint64_t, kiln_load_u64, kiln_store_u64)
 
 /* Clip: before opset 11 the bounds are float attributes min and max; from
  * 11 they are optional scalar inputs. */
 kiln_status kiln_ew_clip(kiln_op_ctx *ctx)
 {
-    KILN_TRY(need_io(ctx));
+    KILN_TRY(kiln_ew_need_io(ctx, 1));
     const kiln_tensor *x = ctx->in[0], *lo = NULL, *hi = NULL;
     kiln_ew_class cls = kiln_ew_class_of(x->dtype);
     if (cls == KILN_EW_NONE || x->dtype == KILN_BOOL || (ctx->opset < 11 && cls != KILN_EW_F32 && cls != KILN_EW_F64))

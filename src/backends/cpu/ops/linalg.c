@@ -8,17 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int is_matmul_type(kiln_dtype dt)
-{
-    return dt == KILN_FLOAT16 || dt == KILN_FLOAT32 || dt == KILN_FLOAT64 || dt == KILN_BFLOAT16 || dt == KILN_INT32 ||
-           dt == KILN_INT64 || dt == KILN_UINT32 || dt == KILN_UINT64;
-}
-
 /* Inputs 0..n_in-1 that are present and the output share one allowed dtype. */
 static kiln_status check_types(const kiln_op_ctx *ctx, int n_in)
 {
     kiln_dtype dt = ctx->in[0]->dtype;
-    if (!is_matmul_type(dt))
+    if (!kiln_la_is_matmul_type(dt))
         return kiln_unsupported_dtype(ctx, "input A", dt);
     for (int i = 1; i < n_in && i < ctx->n_in; i++)
         if (ctx->in[i] && ctx->in[i]->dtype != dt)
@@ -38,19 +32,17 @@ static kiln_status run_matmul(kiln_op_ctx *ctx)
     KILN_TRY(kiln_la_matmul_plan(ctx->in[0], ctx->in[1], &p));
     KILN_TRY(kiln_la_check_out(y, p.out_rank, p.out_dims));
     kiln_la_kind kind = kiln_la_kind_of(y->dtype);
+    kiln_dtype dt = kiln_la_dtype(kind);
     const void *a = NULL, *b = NULL;
     void *c = NULL, *own_a = NULL, *own_b = NULL, *own_c = NULL;
-    kiln_status st = kiln_la_stage(ctx->in[0], kind, ctx->max_bytes, &a, &own_a);
+    kiln_status st = kiln_stage_in(ctx->in[0], dt, ctx->max_bytes, &a, &own_a);
     if (st == KILN_OK)
-        st = kiln_la_stage(ctx->in[1], kind, ctx->max_bytes, &b, &own_b);
+        st = kiln_stage_in(ctx->in[1], dt, ctx->max_bytes, &b, &own_b);
     if (st == KILN_OK)
-        st = kiln_la_result(y, kind, ctx->max_bytes, &c, &own_c);
+        st = kiln_stage_out(y, dt, ctx->max_bytes, &c, &own_c);
     if (st == KILN_OK)
         st = kiln_la_matmul_run(&p, kind, a, b, c);
-    if (st == KILN_OK)
-        kiln_la_finish(y, kind, own_c);
-    else
-        free(own_c);
+    kiln_stage_out_end(y, dt, own_c, st);
     free(own_a);
     free(own_b);
     return st;
@@ -89,17 +81,6 @@ static void fill_bias(kiln_la_kind kind, const gemm_bias *bias, double beta, int
         }
 }
 
-static int64_t f64_to_i64(double v)
-{
-    if (isnan(v))
-        return 0;
-    if (v >= 9223372036854775807.0)
-        return INT64_MAX;
-    if (v <= -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)v;
-}
-
 /* Integer Gemm with alpha != 1 or beta other than 0 and 1: y holds A'B'
  * exactly; scale in float64 as the ONNX reference does. */
 static void scale_int_result(const gemm_bias *bias, double alpha, double beta, int64_t m, int64_t n, int64_t *y)
@@ -109,7 +90,7 @@ static void scale_int_result(const gemm_bias *bias, double alpha, double beta, i
             double v = alpha * (double)y[i * n + j];
             if (bias->data)
                 v += beta * (double)((const int64_t *)bias->data)[i * bias->row_step + j * bias->col_step];
-            y[i * n + j] = f64_to_i64(v);
+            y[i * n + j] = kiln_f64_to_i64_sat(v);
         }
 }
 
@@ -170,21 +151,19 @@ static kiln_status run_gemm(kiln_op_ctx *ctx)
     KILN_TRY(gemm_plan(ctx, &g, &bias));
     int has_bias = ctx->n_in > 2 && ctx->in[2] && g.beta != 0;
     kiln_la_kind kind = kiln_la_kind_of(y->dtype);
+    kiln_dtype dt = kiln_la_dtype(kind);
     const void *a = NULL, *b = NULL;
     void *c = NULL, *own_a = NULL, *own_b = NULL, *own_bias = NULL, *own_y = NULL;
-    kiln_status st = kiln_la_stage(ctx->in[0], kind, ctx->max_bytes, &a, &own_a);
+    kiln_status st = kiln_stage_in(ctx->in[0], dt, ctx->max_bytes, &a, &own_a);
     if (st == KILN_OK)
-        st = kiln_la_stage(ctx->in[1], kind, ctx->max_bytes, &b, &own_b);
+        st = kiln_stage_in(ctx->in[1], dt, ctx->max_bytes, &b, &own_b);
     if (st == KILN_OK && has_bias)
-        st = kiln_la_stage(ctx->in[2], kind, ctx->max_bytes, &bias.data, &own_bias);
+        st = kiln_stage_in(ctx->in[2], dt, ctx->max_bytes, &bias.data, &own_bias);
     if (st == KILN_OK)
-        st = kiln_la_result(y, kind, ctx->max_bytes, &c, &own_y);
+        st = kiln_stage_out(y, dt, ctx->max_bytes, &c, &own_y);
     if (st == KILN_OK)
         st = gemm_compute(kind, &g, a, b, &bias, c);
-    if (st == KILN_OK)
-        kiln_la_finish(y, kind, own_y);
-    else
-        free(own_y);
+    kiln_stage_out_end(y, dt, own_y, st);
     free(own_a);
     free(own_b);
     free(own_bias);
@@ -227,18 +206,15 @@ static kiln_status run_det(kiln_op_ctx *ctx)
     const kiln_tensor *x = ctx->in[0];
     kiln_tensor *y = ctx->out[0];
     kiln_dtype dt = x->dtype;
-    if ((dt != KILN_FLOAT16 && dt != KILN_FLOAT32 && dt != KILN_FLOAT64 && dt != KILN_BFLOAT16) || y->dtype != dt)
+    if (!kiln_is_std_float(dt) || y->dtype != dt)
         return kiln_unsupported_dtype(ctx, "input", dt);
     if (x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2])
         return kiln_error(KILN_ERR_SHAPE, "Det needs square matrices in the last two dims");
     KILN_TRY(kiln_la_check_out(y, x->rank - 2, x->dims));
     int64_t n = x->dims[x->rank - 1], count;
-    size_t bytes;
+    double *a, *dets;
     KILN_TRY(kiln_shape_numel(x->dims, x->rank - 2, &count, "Det batch"));
-    KILN_TRY(kiln_bytes_for(KILN_FLOAT64, count, ctx->max_bytes, &bytes, "Det results"));
-    double *a, *dets = malloc(bytes ? bytes : 1);
-    if (!dets)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
+    KILN_TRY(kiln_alloc_elems(KILN_FLOAT64, count, ctx->max_bytes, "Det results", (void **)&dets));
     kiln_status st = kiln_to_f64(x, ctx->max_bytes, &a);
     if (st == KILN_OK) {
         for (int64_t i = 0; i < count; i++)

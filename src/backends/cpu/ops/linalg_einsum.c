@@ -14,7 +14,6 @@
  * broadcast against larger ones, as in numpy.
  */
 #include "backends/cpu/ops/linalg_internal.h"
-#include "ir/infer/linalg_infer.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -69,7 +68,7 @@ static kiln_status view_input(const ein_run *r, const kiln_tensor *t, const unsi
         v->dims[v->rank] = t->dims[d];
         v->strides[v->rank++] = strides[d];
     }
-    return kiln_la_stage(t, r->kind, r->max_bytes, &v->data, &v->owned);
+    return kiln_stage_in(t, kiln_la_dtype(r->kind), r->max_bytes, &v->data, &v->owned);
 }
 
 /* dst[doff + j * ds] += src[soff + j * ss] for j < n. */
@@ -112,14 +111,8 @@ static kiln_status count_elems(const int64_t *dims, int n, int64_t *out)
 
 static kiln_status alloc_zeroed(const ein_run *r, int64_t n, void **out)
 {
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(kiln_la_dtype(r->kind), n, r->max_bytes, &bytes, "Einsum intermediate"));
-    *out = calloc(1, bytes ? bytes : 1);
-    if (!*out)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
-    return KILN_OK;
+    return kiln_alloc_zeroed(kiln_la_dtype(r->kind), n, r->max_bytes, "Einsum intermediate", out);
 }
-
 /*
  * A new contiguous view with labels `labels` (extents `dims`) from src:
  * src labels missing from `labels` are summed, extents of 1 in src broadcast
@@ -378,8 +371,7 @@ static kiln_status check_inputs(const kiln_op_ctx *ctx, int *ranks)
     if (ctx->n_in > KILN_EINSUM_MAX_INPUTS)
         return kiln_error(KILN_ERR_UNSUPPORTED, "Einsum with %d inputs (kiln takes up to %d)", ctx->n_in,
                           KILN_EINSUM_MAX_INPUTS);
-    int is_float = dt == KILN_FLOAT16 || dt == KILN_FLOAT32 || dt == KILN_FLOAT64 || dt == KILN_BFLOAT16;
-    if (!is_float && !(kiln_dtype_is_int(dt) && !kiln_dtype_is_subbyte(dt)))
+    if (!kiln_la_is_einsum_type(dt))
         return kiln_unsupported_dtype(ctx, "input", dt);
     for (int i = 0; i < ctx->n_in; i++) {
         if (!ctx->in[i] || ctx->in[i]->dtype != dt)

@@ -27,54 +27,6 @@ size_t kiln_la_size(kiln_la_kind kind)
     return kind == KILN_LA_F32 ? 4 : 8;
 }
 
-static kiln_status alloc_elems(kiln_la_kind kind, int64_t n, size_t max_bytes, void **out)
-{
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(kiln_la_dtype(kind), n, max_bytes, &bytes, "linalg staging buffer"));
-    *out = malloc(bytes ? bytes : 1);
-    if (!*out)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
-    return KILN_OK;
-}
-
-kiln_status kiln_la_stage(const kiln_tensor *t, kiln_la_kind kind, size_t max_bytes, const void **data, void **owned)
-{
-    *owned = NULL;
-    if (t->dtype == kiln_la_dtype(kind)) {
-        *data = t->data;
-        return KILN_OK;
-    }
-    int64_t n;
-    KILN_TRY(kiln_shape_numel(t->dims, t->rank, &n, "linalg input"));
-    KILN_TRY(alloc_elems(kind, n, max_bytes, owned));
-    kiln_convert(t->data, t->dtype, *owned, kiln_la_dtype(kind), (size_t)n);
-    *data = *owned;
-    return KILN_OK;
-}
-
-kiln_status kiln_la_result(kiln_tensor *out, kiln_la_kind kind, size_t max_bytes, void **data, void **owned)
-{
-    *owned = NULL;
-    if (out->dtype == kiln_la_dtype(kind)) {
-        *data = out->data;
-        return KILN_OK;
-    }
-    int64_t n;
-    KILN_TRY(kiln_shape_numel(out->dims, out->rank, &n, "linalg output"));
-    KILN_TRY(alloc_elems(kind, n, max_bytes, owned));
-    *data = *owned;
-    return KILN_OK;
-}
-
-void kiln_la_finish(kiln_tensor *out, kiln_la_kind kind, void *owned)
-{
-    if (!owned)
-        return;
-    int64_t n = kiln_tensor_numel(out);
-    kiln_convert(owned, kiln_la_dtype(kind), out->data, out->dtype, (size_t)(n < 0 ? 0 : n));
-    free(owned);
-}
-
 /* C = beta * C (beta 0 clears, so NaN in C does not survive). */
 static void scale_c(kiln_la_kind kind, const kiln_la_gemm *g, void *c)
 {
@@ -188,10 +140,7 @@ kiln_status kiln_la_matmul_plan(const kiln_tensor *a, const kiln_tensor *b, kiln
 kiln_status kiln_la_check_out(const kiln_tensor *out, int rank, const int64_t *dims)
 {
     char so[128], sw[128];
-    int same = out->rank == rank;
-    for (int i = 0; same && i < rank; i++)
-        same = out->dims[i] == dims[i];
-    if (!same)
+    if (!kiln_has_shape(out, rank, dims))
         return kiln_error(KILN_ERR_SHAPE, "output has shape %s, expected %s",
                           kiln_shape_str(out->dims, out->rank, so, sizeof so),
                           kiln_shape_str(dims, rank, sw, sizeof sw));

@@ -1,14 +1,15 @@
 /*
  * linalg_internal.h - private to the linalg family's CPU kernels: the
- * element type a kernel computes in, staging of inputs and outputs into that
- * type, matrix products (OpenBLAS for floats, exact loops for integers) and
- * numpy.matmul's batch broadcasting.
+ * element type a kernel computes in (inputs and outputs are staged into it
+ * with cpu_util.h), matrix products (OpenBLAS for floats, exact loops for
+ * integers) and numpy.matmul's batch broadcasting.
  */
 #ifndef KILN_BACKENDS_CPU_OPS_LINALG_INTERNAL_H
 #define KILN_BACKENDS_CPU_OPS_LINALG_INTERNAL_H
 
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/cpu_util.h"
+#include "ir/infer/linalg_infer.h"
 
 /* What a kernel computes in: float32 (for float16, bfloat16 and float32),
  * float64, or int64 with two's-complement wrap-around (every integer type:
@@ -19,15 +20,6 @@ kiln_la_kind kiln_la_kind_of(kiln_dtype dt);
 /* FLOAT32, FLOAT64 or INT64. */
 kiln_dtype kiln_la_dtype(kiln_la_kind kind);
 size_t kiln_la_size(kiln_la_kind kind);
-
-/* t's elements in the kind's type: t->data itself when t already has that
- * type (*owned = NULL), else a converted copy in *owned (caller frees). */
-kiln_status kiln_la_stage(const kiln_tensor *t, kiln_la_kind kind, size_t max_bytes, const void **data, void **owned);
-/* Where to compute out's values: out->data when out has the kind's type
- * (*owned = NULL), else a new buffer in *owned. */
-kiln_status kiln_la_result(kiln_tensor *out, kiln_la_kind kind, size_t max_bytes, void **data, void **owned);
-/* Converts a result computed into `owned` into out, and frees it. */
-void kiln_la_finish(kiln_tensor *out, kiln_la_kind kind, void *owned);
 
 /* C = alpha * op(A) * op(B) + beta * C with row-major m x k op(A), k x n
  * op(B) and m x n C; op transposes when trans_*. For KILN_LA_I64 alpha must

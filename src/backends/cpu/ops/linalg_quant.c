@@ -10,7 +10,6 @@
  * even into y's type with saturation.
  */
 #include "backends/cpu/ops/linalg_internal.h"
-#include "ir/infer/linalg_infer.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,14 +17,8 @@
 
 static kiln_status alloc_f64(int64_t n, size_t max_bytes, double **out)
 {
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(KILN_FLOAT64, n, max_bytes, &bytes, "quantized matmul buffer"));
-    *out = malloc(bytes ? bytes : 1);
-    if (!*out)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
-    return KILN_OK;
+    return kiln_alloc_elems(KILN_FLOAT64, n, max_bytes, "quantized matmul buffer", (void **)out);
 }
-
 /* Strides that read the quantization parameter p (of operand `x`, A when
  * !is_b) broadcast over a tensor of shape (rank, dims). */
 static kiln_status param_strides(const kiln_tensor *p, const kiln_tensor *x, int is_b, const char *what, int rank,
@@ -112,17 +105,12 @@ static kiln_status centered_matmul(const kiln_op_ctx *ctx, int ia, int iza, int 
     return st;
 }
 
-static int is_8bit(kiln_dtype dt)
-{
-    return dt == KILN_INT8 || dt == KILN_UINT8;
-}
-
 kiln_status kiln_cpu_matmul_integer(kiln_op_ctx *ctx)
 {
     kiln_tensor *y = ctx->out[0];
-    if (!is_8bit(ctx->in[0]->dtype))
+    if (!kiln_is_8bit(ctx->in[0]->dtype))
         return kiln_unsupported_dtype(ctx, "input A", ctx->in[0]->dtype);
-    if (!is_8bit(ctx->in[1]->dtype))
+    if (!kiln_is_8bit(ctx->in[1]->dtype))
         return kiln_unsupported_dtype(ctx, "input B", ctx->in[1]->dtype);
     if (y->dtype != KILN_INT32)
         return kiln_unsupported_dtype(ctx, "output", y->dtype);
@@ -135,12 +123,6 @@ kiln_status kiln_cpu_matmul_integer(kiln_op_ctx *ctx)
         ((int32_t *)y->data)[i] = (int32_t)(uint32_t)(uint64_t)(int64_t)acc[i];
     free(acc);
     return KILN_OK;
-}
-
-static int is_quant_type(kiln_dtype dt)
-{
-    return is_8bit(dt) || dt == KILN_FLOAT8E4M3FN || dt == KILN_FLOAT8E4M3FNUZ || dt == KILN_FLOAT8E5M2 ||
-           dt == KILN_FLOAT8E5M2FNUZ;
 }
 
 /* v rounded to the scales' type (float16 and bfloat16 arithmetic done in
@@ -168,7 +150,7 @@ static kiln_status check_qlinear_types(const kiln_op_ctx *ctx)
         if (is_scale && ctx->in[i]->dtype != ts)
             return kiln_error(KILN_ERR_GRAPH, "%s is %s, a_scale is %s", names[i], kiln_dtype_name(ctx->in[i]->dtype),
                               kiln_dtype_name(ts));
-        if (!is_scale && !is_quant_type(ctx->in[i]->dtype))
+        if (!is_scale && !kiln_la_is_quant_type(ctx->in[i]->dtype))
             return kiln_unsupported_dtype(ctx, names[i], ctx->in[i]->dtype);
     }
     if (kiln_tensor_numel(ctx->in[6]) != 1 || kiln_tensor_numel(ctx->in[7]) != 1)

@@ -7,7 +7,6 @@
  * float64 in double.
  */
 #include "backends/cpu/ops/linalg_internal.h"
-#include "ir/infer/linalg_infer.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -101,7 +100,7 @@ static kiln_status run_softmax_op(kiln_op_ctx *ctx, sm_op op)
     const kiln_tensor *x = ctx->in[0];
     kiln_tensor *y = ctx->out[0];
     kiln_dtype dt = x->dtype;
-    if ((dt != KILN_FLOAT16 && dt != KILN_FLOAT32 && dt != KILN_FLOAT64 && dt != KILN_BFLOAT16) || y->dtype != dt)
+    if (!kiln_is_std_float(dt) || y->dtype != dt)
         return kiln_unsupported_dtype(ctx, "input", dt);
     KILN_TRY(kiln_la_check_out(y, x->rank, x->dims));
     sm_layout l;
@@ -109,21 +108,20 @@ static kiln_status run_softmax_op(kiln_op_ctx *ctx, sm_op op)
     if (l.n == 0)
         return KILN_OK;
     kiln_la_kind kind = kiln_la_kind_of(dt);
+    kiln_dtype work = kiln_la_dtype(kind);
     const void *src = NULL;
     void *dst = NULL, *own_x = NULL, *own_y = NULL;
-    kiln_status st = kiln_la_stage(x, kind, ctx->max_bytes, &src, &own_x);
+    kiln_status st = kiln_stage_in(x, work, ctx->max_bytes, &src, &own_x);
     if (st == KILN_OK)
-        st = kiln_la_result(y, kind, ctx->max_bytes, &dst, &own_y);
+        st = kiln_stage_out(y, work, ctx->max_bytes, &dst, &own_y);
     if (st == KILN_OK) {
         if (kind == KILN_LA_F32)
             run_f32(op, &l, src, dst);
         else
             run_f64(op, &l, src, dst);
-        kiln_la_finish(y, kind, own_y);
-        own_y = NULL;
     }
+    kiln_stage_out_end(y, work, own_y, st);
     free(own_x);
-    free(own_y);
     return st;
 }
 

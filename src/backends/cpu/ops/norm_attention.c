@@ -8,21 +8,7 @@
  *   rotary  RotaryEmbedding
  *   linear  LinearAttention, CausalConvWithState
  */
-#include "backends/cpu/cpu_kernels.h"
-
-kiln_status kiln_na_batch_norm(kiln_op_ctx *ctx);
-kiln_status kiln_na_layer_norm(kiln_op_ctx *ctx);
-kiln_status kiln_na_rms_norm(kiln_op_ctx *ctx);
-kiln_status kiln_na_group_norm(kiln_op_ctx *ctx);
-kiln_status kiln_na_instance_norm(kiln_op_ctx *ctx);
-kiln_status kiln_na_lp_norm(kiln_op_ctx *ctx);
-kiln_status kiln_na_lrn(kiln_op_ctx *ctx);
-kiln_status kiln_na_mvn(kiln_op_ctx *ctx);
-kiln_status kiln_na_swiglu(kiln_op_ctx *ctx);
-kiln_status kiln_na_attention(kiln_op_ctx *ctx);
-kiln_status kiln_na_rotary(kiln_op_ctx *ctx);
-kiln_status kiln_na_linear_attention(kiln_op_ctx *ctx);
-kiln_status kiln_na_causal_conv(kiln_op_ctx *ctx);
+#include "backends/cpu/ops/norm_attention_kernels.h"
 
 const kiln_cpu_kernel kiln_cpu_norm_attention[] = {
     {"BatchNormalization", kiln_na_batch_norm},

@@ -18,10 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/cpu/cpu_kernels.h"
-#include "backends/cpu/cpu_util.h"
-
-kiln_status kiln_na_attention(kiln_op_ctx *ctx);
+#include "backends/cpu/ops/norm_attention_kernels.h"
 
 enum { IN_Q, IN_K, IN_V, IN_MASK, IN_PAST_K, IN_PAST_V, IN_NONPAD };
 enum { OUT_Y, OUT_PRESENT_K, OUT_PRESENT_V, OUT_QK };
@@ -50,16 +47,6 @@ typedef struct attn_plan {
     void *owned[10];         /* buffers to free */
     int n_owned;
 } attn_plan;
-
-static int is_attn_float(kiln_dtype dt)
-{
-    return dt == KILN_FLOAT16 || dt == KILN_BFLOAT16 || dt == KILN_FLOAT32 || dt == KILN_FLOAT64;
-}
-
-static const kiln_tensor *opt_in(const kiln_op_ctx *ctx, int i)
-{
-    return i < ctx->n_in ? ctx->in[i] : NULL;
-}
 
 static kiln_tensor *opt_out(const kiln_op_ctx *ctx, int i)
 {
@@ -132,13 +119,13 @@ static kiln_status shapes_qkv(const kiln_op_ctx *ctx, attn_plan *p)
 
 static kiln_status shapes_past(const kiln_op_ctx *ctx, attn_plan *p)
 {
-    const kiln_tensor *pk = opt_in(ctx, IN_PAST_K), *pv = opt_in(ctx, IN_PAST_V);
+    const kiln_tensor *pk = kiln_opt_in(ctx, IN_PAST_K), *pv = kiln_opt_in(ctx, IN_PAST_V);
     p->past = 0;
     if (!pk && !pv)
         return KILN_OK;
     if (!pk || !pv)
         return kiln_error(KILN_ERR_GRAPH, "past_key and past_value must be given together");
-    if (opt_in(ctx, IN_NONPAD))
+    if (kiln_opt_in(ctx, IN_NONPAD))
         return kiln_error(KILN_ERR_GRAPH, "nonpad_kv_seqlen cannot be used with past_key / past_value");
     if (pk->rank != 4 || pv->rank != 4)
         return kiln_error(KILN_ERR_SHAPE, "past_key and past_value must be 4-D");
@@ -168,8 +155,16 @@ static kiln_status read_attrs(const kiln_op_ctx *ctx, attn_plan *p)
         return kiln_error(KILN_ERR_SHAPE, "left_window_size and right_window_size must be -1 or nonnegative");
     const kiln_attr *sp = kiln_attr_find(n, "softmax_precision");
     /* the softmax runs in double, at least as precise as any allowed value */
-    if (sp && (sp->type != KILN_ATTR_INT || !is_attn_float((kiln_dtype)sp->i)))
+    if (sp && (sp->type != KILN_ATTR_INT || !kiln_is_std_float((kiln_dtype)sp->i)))
         return kiln_error(KILN_ERR_UNSUPPORTED, "softmax_precision %lld is not supported", (long long)sp->i);
+    return KILN_OK;
+}
+
+/* n elements of dt, freed with the plan. */
+static kiln_status alloc_owned(attn_plan *p, kiln_dtype dt, int64_t n, size_t max_bytes, void **out, const char *what)
+{
+    KILN_TRY(kiln_alloc_elems(dt, n, max_bytes, what, out));
+    p->owned[p->n_owned++] = *out;
     return KILN_OK;
 }
 
@@ -177,10 +172,10 @@ static kiln_status read_attrs(const kiln_op_ctx *ctx, attn_plan *p)
 
 static kiln_status prepare_mask(const kiln_op_ctx *ctx, attn_plan *p)
 {
-    const kiln_tensor *m = opt_in(ctx, IN_MASK);
+    const kiln_tensor *m = kiln_opt_in(ctx, IN_MASK);
     if (!m)
         return KILN_OK;
-    if (m->dtype != KILN_BOOL && !kiln_dtype_is_int(m->dtype) && !is_attn_float(m->dtype))
+    if (m->dtype != KILN_BOOL && !kiln_dtype_is_int(m->dtype) && !kiln_is_std_float(m->dtype))
         return kiln_unsupported_dtype(ctx, "attn_mask", m->dtype);
     if (m->rank < 1 || m->rank > 4)
         return kiln_error(KILN_ERR_SHAPE, "attn_mask has rank %d, expected 1..4", m->rank);
@@ -201,12 +196,7 @@ static kiln_status prepare_mask(const kiln_op_ctx *ctx, attn_plan *p)
         stride *= extent;
     }
     int64_t n = kiln_tensor_numel(m);
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(KILN_FLOAT64, n, ctx->max_bytes, &bytes, "attn_mask values"));
-    p->mask = malloc(bytes ? bytes : 1);
-    if (!p->mask)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for attn_mask", bytes);
-    p->owned[p->n_owned++] = p->mask;
+    KILN_TRY(alloc_owned(p, KILN_FLOAT64, n, ctx->max_bytes, (void **)&p->mask, "attn_mask values"));
     for (int64_t i = 0; i < n; i++) {
         double v = kiln_load_f64(m->data, m->dtype, (size_t)i);
         p->mask[i] = m->dtype == KILN_BOOL ? (v != 0 ? 0.0 : -INFINITY) : v;
@@ -216,7 +206,7 @@ static kiln_status prepare_mask(const kiln_op_ctx *ctx, attn_plan *p)
 
 static kiln_status prepare_nonpad(const kiln_op_ctx *ctx, attn_plan *p)
 {
-    const kiln_tensor *np = opt_in(ctx, IN_NONPAD);
+    const kiln_tensor *np = kiln_opt_in(ctx, IN_NONPAD);
     if (!np)
         return KILN_OK;
     if (np->dtype != KILN_INT64)
@@ -262,17 +252,6 @@ static int bias_row(const attn_plan *p, int64_t b, int64_t h, int64_t i, double 
 
 /* ---- staging ------------------------------------------------------------ */
 
-static kiln_status alloc_owned(attn_plan *p, int64_t n, size_t max_bytes, void **out, const char *what)
-{
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(p->work, n, max_bytes, &bytes, what));
-    *out = malloc(bytes ? bytes : 1);
-    if (!*out)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", what, bytes);
-    p->owned[p->n_owned++] = *out;
-    return KILN_OK;
-}
-
 /* A view of a 3-D (B, S, H * D) or 4-D (B, H, S, D) tensor's heads in working
  * precision, converting t when its type differs. */
 static kiln_status view_input(const kiln_op_ctx *ctx, attn_plan *p, int i, int64_t heads, int64_t seq, int64_t d,
@@ -280,12 +259,12 @@ static kiln_status view_input(const kiln_op_ctx *ctx, attn_plan *p, int i, int64
 {
     static const char *const names[] = {"Q", "K", "V"};
     const kiln_tensor *t = ctx->in[i];
-    if (!is_attn_float(t->dtype))
+    if (!kiln_is_std_float(t->dtype))
         return kiln_unsupported_dtype(ctx, names[i], t->dtype);
     v->data = t->data;
     if (t->dtype != p->work) {
         int64_t n = kiln_tensor_numel(t);
-        KILN_TRY(alloc_owned(p, n, ctx->max_bytes, &v->data, "Attention staging buffer"));
+        KILN_TRY(alloc_owned(p, p->work, n, ctx->max_bytes, &v->data, "Attention staging buffer"));
         kiln_convert(t->data, t->dtype, v->data, p->work, (size_t)n);
     }
     v->bs = heads * seq * d;
@@ -306,13 +285,13 @@ static void copy_rows(const attn_plan *p, const head_view *src, int64_t b, int64
 /* past (B, Hkv, P, d) followed by the new keys or values: (B, Hkv, total, d). */
 static kiln_status concat_past(const kiln_op_ctx *ctx, attn_plan *p, const kiln_tensor *past, head_view *v, int64_t d)
 {
-    if (!is_attn_float(past->dtype))
+    if (!kiln_is_std_float(past->dtype))
         return kiln_unsupported_dtype(ctx, "past_key / past_value", past->dtype);
     void *buf;
     const int64_t dims[4] = {p->batch, p->kv_heads, p->total, d};
     int64_t n;
     KILN_TRY(kiln_shape_numel(dims, 4, &n, "present key/value"));
-    KILN_TRY(alloc_owned(p, n, ctx->max_bytes, &buf, "present key/value"));
+    KILN_TRY(alloc_owned(p, p->work, n, ctx->max_bytes, &buf, "present key/value"));
     for (int64_t b = 0; b < p->batch; b++)
         for (int64_t h = 0; h < p->kv_heads; h++) {
             char *dst = (char *)buf + (size_t)((b * p->kv_heads + h) * p->total * d) * p->esize;
@@ -330,7 +309,7 @@ static kiln_status stage_inputs(const kiln_op_ctx *ctx, attn_plan *p)
     KILN_TRY(view_input(ctx, p, IN_Q, p->q_heads, p->q_seq, p->head, &p->q));
     KILN_TRY(view_input(ctx, p, IN_K, p->kv_heads, p->kv_seq, p->head, &p->k));
     KILN_TRY(view_input(ctx, p, IN_V, p->kv_heads, p->kv_seq, p->v_head, &p->v));
-    if (opt_in(ctx, IN_PAST_K)) {
+    if (kiln_opt_in(ctx, IN_PAST_K)) {
         KILN_TRY(concat_past(ctx, p, ctx->in[IN_PAST_K], &p->k, p->head));
         KILN_TRY(concat_past(ctx, p, ctx->in[IN_PAST_V], &p->v, p->v_head));
     }
@@ -338,7 +317,7 @@ static kiln_status stage_inputs(const kiln_op_ctx *ctx, attn_plan *p)
     kiln_tensor *y = ctx->out[OUT_Y];
     p->y.data = y->data;
     if (y->dtype != p->work)
-        KILN_TRY(alloc_owned(p, kiln_tensor_numel(y), ctx->max_bytes, &p->y.data, "Attention output staging"));
+        KILN_TRY(alloc_owned(p, p->work, kiln_tensor_numel(y), ctx->max_bytes, &p->y.data, "Attention output staging"));
     p->y.bs = p->q_heads * p->q_seq * p->v_head;
     p->y.hs = p->rank == 4 ? p->q_seq * p->v_head : p->v_head;
     p->y.rs = p->rank == 4 ? p->v_head : p->q_heads * p->v_head;
@@ -476,12 +455,8 @@ static kiln_status run_heads(kiln_op_ctx *ctx, attn_plan *p)
     const int64_t dims[2] = {p->q_seq, p->total};
     int64_t n;
     KILN_TRY(kiln_shape_numel(dims, 2, &n, "Attention score tile"));
-    KILN_TRY(alloc_owned(p, n, ctx->max_bytes, &tile, "Attention score tile"));
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(KILN_FLOAT64, 2 * p->total, ctx->max_bytes, &bytes, "Attention score rows"));
-    row = malloc(bytes ? bytes : 1);
-    if (!row)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for score rows", bytes);
+    KILN_TRY(alloc_owned(p, p->work, n, ctx->max_bytes, &tile, "Attention score tile"));
+    KILN_TRY(kiln_alloc_elems(KILN_FLOAT64, 2 * p->total, ctx->max_bytes, "Attention score rows", (void **)&row));
     kiln_tensor *qk = opt_out(ctx, OUT_QK);
     for (int64_t b = 0; b < p->batch; b++)
         for (int64_t h = 0; h < p->q_heads; h++)

@@ -9,32 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/cpu/cpu_kernels.h"
-#include "backends/cpu/cpu_util.h"
-
-kiln_status kiln_na_linear_attention(kiln_op_ctx *ctx);
-kiln_status kiln_na_causal_conv(kiln_op_ctx *ctx);
+#include "backends/cpu/ops/norm_attention_kernels.h"
 
 enum { LA_Q, LA_K, LA_V, LA_PAST, LA_DECAY, LA_BETA, LA_INPUTS };
 
 static int is_recurrent_float(kiln_dtype dt)
 {
     return dt == KILN_FLOAT16 || dt == KILN_BFLOAT16 || dt == KILN_FLOAT32;
-}
-
-static const kiln_tensor *opt_in(const kiln_op_ctx *ctx, int i)
-{
-    return i < ctx->n_in ? ctx->in[i] : NULL;
-}
-
-static int has_shape(const kiln_tensor *t, int rank, const int64_t *dims)
-{
-    if (t->rank != rank)
-        return 0;
-    for (int k = 0; k < rank; k++)
-        if (t->dims[k] != dims[k])
-            return 0;
-    return 1;
 }
 
 /* ---- LinearAttention ------------------------------------------------------ */
@@ -54,9 +35,9 @@ static kiln_status la_rule(const kiln_op_ctx *ctx, la_plan *p)
         return kiln_error(KILN_ERR_UNSUPPORTED, "update_rule '%s' is not supported", rule);
     p->gated = strncmp(rule, "gated", 5) == 0;
     p->delta = strstr(rule, "delta") != NULL;
-    if (p->gated != (opt_in(ctx, LA_DECAY) != NULL))
+    if (p->gated != (kiln_opt_in(ctx, LA_DECAY) != NULL))
         return kiln_error(KILN_ERR_GRAPH, "update_rule '%s' %s the decay input", rule, p->gated ? "needs" : "forbids");
-    if (p->delta != (opt_in(ctx, LA_BETA) != NULL))
+    if (p->delta != (kiln_opt_in(ctx, LA_BETA) != NULL))
         return kiln_error(KILN_ERR_GRAPH, "update_rule '%s' %s the beta input", rule, p->delta ? "needs" : "forbids");
     return KILN_OK;
 }
@@ -91,25 +72,26 @@ static kiln_status la_shapes(const kiln_op_ctx *ctx, la_plan *p)
     int64_t b = p->batch, t = p->steps;
     const int64_t kdims[3] = {b, t, p->kv_heads * p->dk}, vdims[3] = {b, t, p->kv_heads * p->dv};
     const int64_t sdims[4] = {b, p->kv_heads, p->dk, p->dv};
-    if (!has_shape(ctx->in[LA_K], 3, kdims) || !has_shape(ctx->in[LA_V], 3, vdims))
+    if (!kiln_has_shape(ctx->in[LA_K], 3, kdims) || !kiln_has_shape(ctx->in[LA_V], 3, vdims))
         return kiln_error(KILN_ERR_SHAPE, "key and value must be (%lld, %lld, %lld) and (%lld, %lld, %lld)",
                           (long long)b, (long long)t, (long long)kdims[2], (long long)b, (long long)t,
                           (long long)vdims[2]);
-    const kiln_tensor *past = opt_in(ctx, LA_PAST), *decay = opt_in(ctx, LA_DECAY), *beta = opt_in(ctx, LA_BETA);
-    if (past && !has_shape(past, 4, sdims))
+    const kiln_tensor *past = kiln_opt_in(ctx, LA_PAST), *decay = kiln_opt_in(ctx, LA_DECAY),
+                      *beta = kiln_opt_in(ctx, LA_BETA);
+    if (past && !kiln_has_shape(past, 4, sdims))
         return kiln_error(KILN_ERR_SHAPE, "past_state must be (%lld, %lld, %lld, %lld)", (long long)b,
                           (long long)p->kv_heads, (long long)p->dk, (long long)p->dv);
     if (decay) {
         p->decay_last = decay->rank == 3 ? decay->dims[2] : -1;
         const int64_t ddims[3] = {b, t, p->decay_last};
-        if (!has_shape(decay, 3, ddims) || (p->decay_last != p->kv_heads && p->decay_last != p->kv_heads * p->dk))
+        if (!kiln_has_shape(decay, 3, ddims) || (p->decay_last != p->kv_heads && p->decay_last != p->kv_heads * p->dk))
             return kiln_error(KILN_ERR_SHAPE, "decay must be (%lld, %lld, kv_num_heads or kv_num_heads * d_k)",
                               (long long)b, (long long)t);
     }
     if (beta) {
         p->beta_last = beta->rank == 3 ? beta->dims[2] : -1;
         const int64_t bdims[3] = {b, t, p->beta_last};
-        if (!has_shape(beta, 3, bdims) || (p->beta_last != p->kv_heads && p->beta_last != 1))
+        if (!kiln_has_shape(beta, 3, bdims) || (p->beta_last != p->kv_heads && p->beta_last != 1))
             return kiln_error(KILN_ERR_SHAPE, "beta must be (%lld, %lld, kv_num_heads or 1)", (long long)b,
                               (long long)t);
     }
@@ -181,9 +163,9 @@ kiln_status kiln_na_linear_attention(kiln_op_ctx *ctx)
     int64_t n_state = p.batch * p.kv_heads * p.dk * p.dv, n_out = kiln_tensor_numel(ctx->out[0]);
     kiln_status st = KILN_OK;
     for (int i = 0; i < LA_INPUTS && st == KILN_OK; i++)
-        if (opt_in(ctx, i) && i != LA_PAST)
+        if (kiln_opt_in(ctx, i) && i != LA_PAST)
             st = kiln_to_f64(ctx->in[i], ctx->max_bytes, &p.in[i]);
-    if (st == KILN_OK && opt_in(ctx, LA_PAST))
+    if (st == KILN_OK && kiln_opt_in(ctx, LA_PAST))
         st = kiln_to_f64(ctx->in[LA_PAST], ctx->max_bytes, &state);
     else if (st == KILN_OK)
         state = calloc((size_t)(n_state ? n_state : 1), sizeof(double));
@@ -213,16 +195,16 @@ static kiln_status cc_check(const kiln_op_ctx *ctx, int64_t *b, int64_t *c, int6
     for (int i = 0; i < ctx->n_in; i++)
         if (ctx->in[i] && !is_recurrent_float(ctx->in[i]->dtype))
             return kiln_unsupported_dtype(ctx, names[i], ctx->in[i]->dtype);
-    const kiln_tensor *x = ctx->in[0], *w = ctx->in[1], *bias = opt_in(ctx, 2), *past = opt_in(ctx, 3);
+    const kiln_tensor *x = ctx->in[0], *w = ctx->in[1], *bias = kiln_opt_in(ctx, 2), *past = kiln_opt_in(ctx, 3);
     if (x->rank != 3 || w->rank != 3)
         return kiln_error(KILN_ERR_SHAPE, "input (B, C, L) and weight (C, 1, k) must be 3-D");
     *b = x->dims[0], *c = x->dims[1], *len = x->dims[2], *k = w->dims[2];
     const int64_t wdims[3] = {*c, 1, *k}, sdims[3] = {*b, *c, *k - 1};
-    if (!has_shape(w, 3, wdims) || *k < 1)
+    if (!kiln_has_shape(w, 3, wdims) || *k < 1)
         return kiln_error(KILN_ERR_SHAPE, "weight must be (%lld, 1, k) with k >= 1", (long long)*c);
-    if (bias && !has_shape(bias, 1, c))
+    if (bias && !kiln_has_shape(bias, 1, c))
         return kiln_error(KILN_ERR_SHAPE, "bias must have %lld elements", (long long)*c);
-    if (past && !has_shape(past, 3, sdims))
+    if (past && !kiln_has_shape(past, 3, sdims))
         return kiln_error(KILN_ERR_SHAPE, "past_state must be (%lld, %lld, %lld)", (long long)*b, (long long)*c,
                           (long long)(*k - 1));
     const char *act = kiln_attr_string(ctx->node, "activation", "none");
@@ -235,7 +217,7 @@ static kiln_status cc_check(const kiln_op_ctx *ctx, int64_t *b, int64_t *c, int6
  * followed by the input. */
 static void cc_pad(const kiln_op_ctx *ctx, int64_t b, int64_t c, int64_t len, int64_t k, double *padded)
 {
-    const kiln_tensor *x = ctx->in[0], *past = opt_in(ctx, 3);
+    const kiln_tensor *x = ctx->in[0], *past = kiln_opt_in(ctx, 3);
     int64_t plen = len + k - 1;
     for (int64_t ch = 0; ch < c; ch++) {
         double *row = padded + ch * plen;
@@ -250,15 +232,12 @@ kiln_status kiln_na_causal_conv(kiln_op_ctx *ctx)
 {
     int64_t nb = 0, c = 0, len = 0, k = 0;
     KILN_TRY(cc_check(ctx, &nb, &c, &len, &k));
-    const kiln_tensor *w = ctx->in[1], *bias = opt_in(ctx, 2);
+    const kiln_tensor *w = ctx->in[1], *bias = kiln_opt_in(ctx, 2);
     kiln_tensor *y = ctx->out[0], *present = ctx->n_out > 1 ? ctx->out[1] : NULL;
     int silu = strcmp(kiln_attr_string(ctx->node, "activation", "none"), "none") != 0;
     int64_t plen = len + k - 1;
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(KILN_FLOAT64, c * plen, ctx->max_bytes, &bytes, "padded input"));
-    double *padded = malloc(bytes ? bytes : 1);
-    if (!padded)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for the padded input", bytes);
+    double *padded;
+    KILN_TRY(kiln_alloc_elems(KILN_FLOAT64, c * plen, ctx->max_bytes, "padded input", (void **)&padded));
     for (int64_t b = 0; b < nb; b++) {
         cc_pad(ctx, b, c, len, k, padded);
         for (int64_t ch = 0; ch < c; ch++) {

@@ -9,33 +9,19 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "backends/cpu/cpu_kernels.h"
-#include "backends/cpu/cpu_util.h"
-
-kiln_status kiln_na_lp_norm(kiln_op_ctx *ctx);
-kiln_status kiln_na_lrn(kiln_op_ctx *ctx);
-kiln_status kiln_na_mvn(kiln_op_ctx *ctx);
-kiln_status kiln_na_swiglu(kiln_op_ctx *ctx);
-
-static int is_norm_float(kiln_dtype dt)
-{
-    return dt == KILN_FLOAT16 || dt == KILN_BFLOAT16 || dt == KILN_FLOAT32 || dt == KILN_FLOAT64;
-}
+#include "backends/cpu/ops/norm_attention_kernels.h"
 
 /* X = in[0] as doubles, with a zeroed output buffer of the same size. */
 static kiln_status stage_f64(const kiln_op_ctx *ctx, double **x, double **y)
 {
     const kiln_tensor *t = ctx->in[0];
-    if (!is_norm_float(t->dtype))
+    if (!kiln_is_std_float(t->dtype))
         return kiln_unsupported_dtype(ctx, "X", t->dtype);
     KILN_TRY(kiln_to_f64(t, ctx->max_bytes, x));
-    int64_t n = kiln_tensor_numel(t);
-    *y = calloc((size_t)(n ? n : 1), sizeof(double));
-    if (!*y) {
+    kiln_status st = kiln_alloc_zeroed(KILN_FLOAT64, kiln_tensor_numel(t), ctx->max_bytes, "output", (void **)y);
+    if (st != KILN_OK)
         free(*x);
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %lld doubles", (long long)n);
-    }
-    return KILN_OK;
+    return st;
 }
 
 /* Writes y into out[0] and frees both buffers. */
@@ -57,9 +43,8 @@ kiln_status kiln_na_lp_norm(kiln_op_ctx *ctx)
         return kiln_error(KILN_ERR_UNSUPPORTED, "p = %lld is not supported (only 1 or 2)", (long long)p);
     int axis;
     KILN_TRY(kiln_norm_axis(kiln_attr_int(ctx->node, "axis", -1), t->rank, "axis", &axis));
-    int64_t outer, inner, n = t->dims[axis];
-    KILN_TRY(kiln_shape_numel(t->dims, axis, &outer, "input"));
-    KILN_TRY(kiln_shape_numel(t->dims + axis + 1, t->rank - axis - 1, &inner, "input"));
+    int64_t outer, n, inner;
+    KILN_TRY(kiln_split_at_axis(t, axis, &outer, &n, &inner));
     double *x, *y;
     KILN_TRY(stage_f64(ctx, &x, &y));
     for (int64_t o = 0; o < outer; o++)
@@ -176,15 +161,12 @@ kiln_status kiln_na_mvn(kiln_op_ctx *ctx)
 kiln_status kiln_na_swiglu(kiln_op_ctx *ctx)
 {
     const kiln_tensor *a = ctx->in[0], *b = ctx->in[1];
-    if (!is_norm_float(a->dtype))
+    if (!kiln_is_std_float(a->dtype))
         return kiln_unsupported_dtype(ctx, "A", a->dtype);
     if (b->dtype != a->dtype)
         return kiln_error(KILN_ERR_SHAPE, "A (%s) and B (%s) must have one dtype", kiln_dtype_name(a->dtype),
                           kiln_dtype_name(b->dtype));
-    int same = a->rank == b->rank;
-    for (int k = 0; same && k < a->rank; k++)
-        same = a->dims[k] == b->dims[k];
-    if (!same)
+    if (!kiln_has_shape(b, a->rank, a->dims))
         return kiln_error(KILN_ERR_SHAPE, "A and B must have one shape (SwiGLU does not broadcast)");
     int64_t n = kiln_tensor_numel(a);
     double alpha = kiln_attr_float(ctx->node, "alpha", 1.0f);

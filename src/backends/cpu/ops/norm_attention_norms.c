@@ -14,66 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/cpu/cpu_kernels.h"
-#include "backends/cpu/cpu_util.h"
-
-kiln_status kiln_na_layer_norm(kiln_op_ctx *ctx);
-kiln_status kiln_na_rms_norm(kiln_op_ctx *ctx);
-kiln_status kiln_na_group_norm(kiln_op_ctx *ctx);
-kiln_status kiln_na_instance_norm(kiln_op_ctx *ctx);
-kiln_status kiln_na_batch_norm(kiln_op_ctx *ctx);
-
-static int is_norm_float(kiln_dtype dt)
-{
-    return dt == KILN_FLOAT16 || dt == KILN_BFLOAT16 || dt == KILN_FLOAT32 || dt == KILN_FLOAT64;
-}
-
-static kiln_status alloc_work(kiln_dtype work, int64_t n, size_t max_bytes, void **out, const char *what)
-{
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(work, n, max_bytes, &bytes, what));
-    *out = malloc(bytes ? bytes : 1);
-    if (!*out)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", what, bytes);
-    return KILN_OK;
-}
-
-/* t's elements in the working type `work`: t's own data when it already has
- * that type, else a converted copy left in *owned (the caller frees it). */
-static kiln_status stage_in(const kiln_tensor *t, kiln_dtype work, size_t max_bytes, const void **out, void **owned)
-{
-    *owned = NULL;
-    if (t->dtype == work) {
-        *out = t->data;
-        return KILN_OK;
-    }
-    int64_t n = kiln_tensor_numel(t);
-    KILN_TRY(alloc_work(work, n, max_bytes, owned, "staging buffer"));
-    kiln_convert(t->data, t->dtype, *owned, work, (size_t)n);
-    *out = *owned;
-    return KILN_OK;
-}
-
-/* Where to write a result of type `work` for output t: t's data, or a buffer
- * (in *owned) that finish_out converts into t. */
-static kiln_status stage_out(kiln_tensor *t, kiln_dtype work, size_t max_bytes, void **out, void **owned)
-{
-    *owned = NULL;
-    if (t->dtype == work) {
-        *out = t->data;
-        return KILN_OK;
-    }
-    KILN_TRY(alloc_work(work, kiln_tensor_numel(t), max_bytes, owned, "output staging buffer"));
-    *out = *owned;
-    return KILN_OK;
-}
-
-static void finish_out(kiln_tensor *t, kiln_dtype work, void *owned)
-{
-    if (owned)
-        kiln_convert(owned, work, t->data, t->dtype, (size_t)kiln_tensor_numel(t));
-    free(owned);
-}
+#include "backends/cpu/ops/norm_attention_kernels.h"
 
 /* ---- the row normalizer ------------------------------------------------ */
 
@@ -91,79 +32,64 @@ typedef struct row_norm {
     kiln_dtype work; /* KILN_FLOAT32 or KILN_FLOAT64 */
 } row_norm;
 
-/* Mean (0 for RMS) and 1 / sqrt(variance + epsilon) of n values, accumulated in double. */
-static void stats_f32(const float *x, int64_t n, int rms, double eps, double *mean, double *inv)
-{
-    double m = 0, v = 0;
-    if (!rms) {
-        for (int64_t j = 0; j < n; j++)
-            m += x[j];
-        m = n ? m / (double)n : 0;
+/*
+ * The kernels for one element type T (float or double): stats_ is the mean
+ * (0 for RMS) and 1 / sqrt(variance + epsilon) of n values, accumulated in
+ * double; norm_rows_ runs the row normalizer (means / invs, when not NULL,
+ * get each row's statistics); channel_affine_ is y = x * a[c] + b[c] over
+ * (N, C, spatial).
+ */
+#define DEFINE_NORM_KERNELS(T, SFX)                                                                                    \
+    static void stats_##SFX(const T *x, int64_t n, int rms, double eps, double *mean, double *inv)                     \
+    {                                                                                                                  \
+        double m = 0, v = 0;                                                                                           \
+        if (!rms) {                                                                                                    \
+            for (int64_t j = 0; j < n; j++)                                                                            \
+                m += x[j];                                                                                             \
+            m = n ? m / (double)n : 0;                                                                                 \
+        }                                                                                                              \
+        for (int64_t j = 0; j < n; j++)                                                                                \
+            v += ((double)x[j] - m) * ((double)x[j] - m);                                                              \
+        *mean = m;                                                                                                     \
+        *inv = 1.0 / sqrt((n ? v / (double)n : 0) + eps);                                                              \
+    }                                                                                                                  \
+    static void norm_rows_##SFX(const row_norm *p, const T *x, const T *scale, const T *bias, T *y, double *means,     \
+                                double *invs)                                                                          \
+    {                                                                                                                  \
+        int64_t per_row = p->len / p->chunk;                                                                           \
+        for (int64_t r = 0; r < p->rows; r++) {                                                                        \
+            const T *xr = x + r * p->len;                                                                              \
+            T *yr = y + r * p->len;                                                                                    \
+            double m, inv;                                                                                             \
+            stats_##SFX(xr, p->len, p->rms, p->epsilon, &m, &inv);                                                     \
+            T tm = (T)m, tinv = (T)inv;                                                                                \
+            int64_t k = (r % p->param_rows) * per_row;                                                                 \
+            for (int64_t j0 = 0; j0 < p->len; j0 += p->chunk, k++) {                                                   \
+                T s = scale[k], b = bias ? bias[k] : (T)0;                                                             \
+                for (int64_t j = j0; j < j0 + p->chunk; j++)                                                           \
+                    yr[j] = (xr[j] - tm) * tinv * s + b;                                                               \
+            }                                                                                                          \
+            if (means)                                                                                                 \
+                means[r] = m;                                                                                          \
+            if (invs)                                                                                                  \
+                invs[r] = inv;                                                                                         \
+        }                                                                                                              \
+    }                                                                                                                  \
+    static void channel_affine_##SFX(const T *x, T *y, const double *a, const double *b, int64_t n, int64_t c,         \
+                                     int64_t spatial)                                                                  \
+    {                                                                                                                  \
+        for (int64_t i = 0; i < n; i++)                                                                                \
+            for (int64_t ch = 0; ch < c; ch++) {                                                                       \
+                const T *xp = x + (i * c + ch) * spatial;                                                              \
+                T *yp = y + (i * c + ch) * spatial;                                                                    \
+                T ta = (T)a[ch], tb = (T)b[ch];                                                                        \
+                for (int64_t j = 0; j < spatial; j++)                                                                  \
+                    yp[j] = xp[j] * ta + tb;                                                                           \
+            }                                                                                                          \
     }
-    for (int64_t j = 0; j < n; j++)
-        v += ((double)x[j] - m) * ((double)x[j] - m);
-    *mean = m;
-    *inv = 1.0 / sqrt((n ? v / (double)n : 0) + eps);
-}
 
-static void stats_f64(const double *x, int64_t n, int rms, double eps, double *mean, double *inv)
-{
-    double m = 0, v = 0;
-    if (!rms) {
-        for (int64_t j = 0; j < n; j++)
-            m += x[j];
-        m = n ? m / (double)n : 0;
-    }
-    for (int64_t j = 0; j < n; j++)
-        v += (x[j] - m) * (x[j] - m);
-    *mean = m;
-    *inv = 1.0 / sqrt((n ? v / (double)n : 0) + eps);
-}
-
-static void norm_rows_f32(const row_norm *p, const float *x, const float *scale, const float *bias, float *y,
-                          double *means, double *invs)
-{
-    int64_t per_row = p->len / p->chunk;
-    for (int64_t r = 0; r < p->rows; r++) {
-        const float *xr = x + r * p->len;
-        float *yr = y + r * p->len;
-        double m, inv;
-        stats_f32(xr, p->len, p->rms, p->epsilon, &m, &inv);
-        float fm = (float)m, finv = (float)inv;
-        int64_t k = (r % p->param_rows) * per_row;
-        for (int64_t j0 = 0; j0 < p->len; j0 += p->chunk, k++) {
-            float s = scale[k], b = bias ? bias[k] : 0.0f;
-            for (int64_t j = j0; j < j0 + p->chunk; j++)
-                yr[j] = (xr[j] - fm) * finv * s + b;
-        }
-        if (means)
-            means[r] = m;
-        if (invs)
-            invs[r] = inv;
-    }
-}
-
-static void norm_rows_f64(const row_norm *p, const double *x, const double *scale, const double *bias, double *y,
-                          double *means, double *invs)
-{
-    int64_t per_row = p->len / p->chunk;
-    for (int64_t r = 0; r < p->rows; r++) {
-        const double *xr = x + r * p->len;
-        double *yr = y + r * p->len;
-        double m, inv;
-        stats_f64(xr, p->len, p->rms, p->epsilon, &m, &inv);
-        int64_t k = (r % p->param_rows) * per_row;
-        for (int64_t j0 = 0; j0 < p->len; j0 += p->chunk, k++) {
-            double s = scale[k], b = bias ? bias[k] : 0.0;
-            for (int64_t j = j0; j < j0 + p->chunk; j++)
-                yr[j] = (xr[j] - m) * inv * s + b;
-        }
-        if (means)
-            means[r] = m;
-        if (invs)
-            invs[r] = inv;
-    }
-}
+DEFINE_NORM_KERNELS(float, f32)
+DEFINE_NORM_KERNELS(double, f64)
 
 /* Runs p over X = in[0] into out[0], with scale and bias already in p->work
  * precision. means / invs (rows values each) may be NULL. */
@@ -172,8 +98,8 @@ static kiln_status run_rows(kiln_op_ctx *ctx, const row_norm *p, const void *sca
 {
     const void *x;
     void *x_owned, *y, *y_owned;
-    KILN_TRY(stage_in(ctx->in[0], p->work, ctx->max_bytes, &x, &x_owned));
-    kiln_status st = stage_out(ctx->out[0], p->work, ctx->max_bytes, &y, &y_owned);
+    KILN_TRY(kiln_stage_in(ctx->in[0], p->work, ctx->max_bytes, &x, &x_owned));
+    kiln_status st = kiln_stage_out(ctx->out[0], p->work, ctx->max_bytes, &y, &y_owned);
     if (st != KILN_OK) {
         free(x_owned);
         return st;
@@ -182,7 +108,7 @@ static kiln_status run_rows(kiln_op_ctx *ctx, const row_norm *p, const void *sca
         norm_rows_f32(p, x, scale, bias, y, means, invs);
     else
         norm_rows_f64(p, x, scale, bias, y, means, invs);
-    finish_out(ctx->out[0], p->work, y_owned);
+    kiln_stage_out_end(ctx->out[0], p->work, y_owned, KILN_OK);
     free(x_owned);
     return KILN_OK;
 }
@@ -194,9 +120,9 @@ static kiln_status param_vector(const kiln_tensor *t, int64_t n, kiln_dtype work
 {
     if (kiln_tensor_numel(t) != n || t->rank != 1)
         return kiln_error(KILN_ERR_SHAPE, "%s must be a vector of %lld elements", what, (long long)n);
-    if (!is_norm_float(t->dtype))
+    if (!kiln_is_std_float(t->dtype))
         return kiln_error(KILN_ERR_UNSUPPORTED, "%s has unsupported dtype %s", what, kiln_dtype_name(t->dtype));
-    KILN_TRY(alloc_work(work, n, max_bytes, out, what));
+    KILN_TRY(kiln_alloc_elems(work, n, max_bytes, what, out));
     kiln_convert(t->data, t->dtype, *out, work, (size_t)n);
     return KILN_OK;
 }
@@ -207,7 +133,7 @@ static kiln_status param_vector(const kiln_tensor *t, int64_t n, kiln_dtype work
 static kiln_status check_param(const kiln_op_ctx *ctx, const kiln_tensor *p, int axis, int *by_row, const char *what)
 {
     const kiln_tensor *x = ctx->in[0];
-    if (!is_norm_float(p->dtype))
+    if (!kiln_is_std_float(p->dtype))
         return kiln_unsupported_dtype(ctx, what, p->dtype);
     if (p->rank > x->rank)
         return kiln_error(KILN_ERR_SHAPE, "%s has rank %d, more than X's %d", what, p->rank, x->rank);
@@ -238,7 +164,7 @@ static kiln_status expand_param(const kiln_tensor *p, const kiln_tensor *x, int 
     const int64_t *tdims = x->dims + from;
     int64_t n, strides[KILN_MAX_RANK], idx[KILN_MAX_RANK] = {0}, off = 0;
     KILN_TRY(kiln_shape_numel(tdims, trank, &n, what));
-    KILN_TRY(alloc_work(work, n, max_bytes, out, what));
+    KILN_TRY(kiln_alloc_elems(work, n, max_bytes, what, out));
     kiln_bcast_strides(&view, trank, tdims, strides);
     int64_t *const sp[1] = {strides};
     for (int64_t i = 0; i < n; i++) {
@@ -258,7 +184,7 @@ static kiln_dtype work_type(const kiln_op_ctx *ctx, kiln_dtype data)
 static kiln_status check_stash(const kiln_op_ctx *ctx)
 {
     int64_t stash = kiln_attr_int(ctx->node, "stash_type", 1);
-    if (!is_norm_float((kiln_dtype)stash))
+    if (!kiln_is_std_float((kiln_dtype)stash))
         return kiln_error(KILN_ERR_UNSUPPORTED, "stash_type %lld is not supported", (long long)stash);
     return KILN_OK;
 }
@@ -274,7 +200,7 @@ static void store_stats(kiln_op_ctx *ctx, int o, const double *vals, int64_t n)
 static kiln_status layer_or_rms(kiln_op_ctx *ctx, int rms)
 {
     const kiln_tensor *x = ctx->in[0], *b = !rms && ctx->n_in > 2 ? ctx->in[2] : NULL;
-    if (!is_norm_float(x->dtype))
+    if (!kiln_is_std_float(x->dtype))
         return kiln_unsupported_dtype(ctx, "X", x->dtype);
     KILN_TRY(check_stash(ctx));
     int axis, scale_by_row, bias_by_row = 0;
@@ -295,7 +221,7 @@ static kiln_status layer_or_rms(kiln_op_ctx *ctx, int rms)
     if (st == KILN_OK && b)
         st = expand_param(b, x, from, p.work, ctx->max_bytes, &bias, "B");
     if (st == KILN_OK && !rms)
-        st = alloc_work(KILN_FLOAT64, 2 * p.rows, ctx->max_bytes, (void **)&stats, "statistics");
+        st = kiln_alloc_elems(KILN_FLOAT64, 2 * p.rows, ctx->max_bytes, "statistics", (void **)&stats);
     if (st == KILN_OK)
         st = run_rows(ctx, &p, scale, bias, stats, stats ? stats + p.rows : NULL);
     if (st == KILN_OK && stats) {
@@ -324,7 +250,7 @@ kiln_status kiln_na_rms_norm(kiln_op_ctx *ctx)
 static kiln_status channel_groups(kiln_op_ctx *ctx, int64_t groups, int per_group_params)
 {
     const kiln_tensor *x = ctx->in[0];
-    if (!is_norm_float(x->dtype))
+    if (!kiln_is_std_float(x->dtype))
         return kiln_unsupported_dtype(ctx, "X", x->dtype);
     if (x->rank < 2)
         return kiln_error(KILN_ERR_SHAPE, "X must have rank >= 2 (N, C, ...), got %d", x->rank);
@@ -377,32 +303,6 @@ kiln_status kiln_na_group_norm(kiln_op_ctx *ctx)
 
 /* ---- BatchNormalization ------------------------------------------------ */
 
-/* y = x * a[c] + b[c] over (N, C, spatial) */
-static void channel_affine_f32(const float *x, float *y, const double *a, const double *b, int64_t n, int64_t c,
-                               int64_t spatial)
-{
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t ch = 0; ch < c; ch++) {
-            const float *xp = x + (i * c + ch) * spatial;
-            float *yp = y + (i * c + ch) * spatial;
-            float fa = (float)a[ch], fb = (float)b[ch];
-            for (int64_t j = 0; j < spatial; j++)
-                yp[j] = xp[j] * fa + fb;
-        }
-}
-
-static void channel_affine_f64(const double *x, double *y, const double *a, const double *b, int64_t n, int64_t c,
-                               int64_t spatial)
-{
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t ch = 0; ch < c; ch++) {
-            const double *xp = x + (i * c + ch) * spatial;
-            double *yp = y + (i * c + ch) * spatial;
-            for (int64_t j = 0; j < spatial; j++)
-                yp[j] = xp[j] * a[ch] + b[ch];
-        }
-}
-
 static double load_work(const void *x, kiln_dtype work, size_t i)
 {
     return work == KILN_FLOAT32 ? ((const float *)x)[i] : ((const double *)x)[i];
@@ -433,12 +333,12 @@ static void batch_stats(const void *x, kiln_dtype work, int64_t n, int64_t c, in
 static kiln_status bn_params(const kiln_op_ctx *ctx, int64_t c, double **out)
 {
     static const char *const names[] = {"scale", "B", "input_mean", "input_var"};
-    KILN_TRY(alloc_work(KILN_FLOAT64, 4 * c, ctx->max_bytes, (void **)out, "BatchNormalization parameters"));
+    KILN_TRY(kiln_alloc_elems(KILN_FLOAT64, 4 * c, ctx->max_bytes, "BatchNormalization parameters", (void **)out));
     for (int k = 0; k < 4; k++) {
         const kiln_tensor *t = ctx->in[k + 1];
-        if (t->rank != 1 || t->dims[0] != c || !is_norm_float(t->dtype)) {
+        if (t->rank != 1 || t->dims[0] != c || !kiln_is_std_float(t->dtype)) {
             free(*out);
-            if (!is_norm_float(t->dtype))
+            if (!kiln_is_std_float(t->dtype))
                 return kiln_unsupported_dtype(ctx, names[k], t->dtype);
             return kiln_error(KILN_ERR_SHAPE, "%s must be a vector of %lld elements (one per channel)", names[k],
                               (long long)c);
@@ -472,7 +372,7 @@ static void bn_training(kiln_op_ctx *ctx, const void *x, kiln_dtype work, int64_
 static kiln_status bn_check(const kiln_op_ctx *ctx, int *training)
 {
     const kiln_tensor *x = ctx->in[0];
-    if (!is_norm_float(x->dtype))
+    if (!kiln_is_std_float(x->dtype))
         return kiln_unsupported_dtype(ctx, "X", x->dtype);
     if (x->rank < 2)
         return kiln_error(KILN_ERR_SHAPE, "X must have rank >= 2 (N, C, ...), got %d", x->rank);
@@ -500,11 +400,11 @@ kiln_status kiln_na_batch_norm(kiln_op_ctx *ctx)
     KILN_TRY(bn_params(ctx, c, &params));
     const void *xw = NULL;
     void *x_owned = NULL, *y, *y_owned = NULL;
-    kiln_status st = alloc_work(KILN_FLOAT64, 2 * c, ctx->max_bytes, (void **)&ab, "BatchNormalization scratch");
+    kiln_status st = kiln_alloc_elems(KILN_FLOAT64, 2 * c, ctx->max_bytes, "BatchNormalization scratch", (void **)&ab);
     if (st == KILN_OK)
-        st = stage_in(x, work, ctx->max_bytes, &xw, &x_owned);
+        st = kiln_stage_in(x, work, ctx->max_bytes, &xw, &x_owned);
     if (st == KILN_OK)
-        st = stage_out(ctx->out[0], work, ctx->max_bytes, &y, &y_owned);
+        st = kiln_stage_out(ctx->out[0], work, ctx->max_bytes, &y, &y_owned);
     if (st == KILN_OK) {
         double eps = kiln_attr_float(ctx->node, "epsilon", 1e-5f);
         if (training)
@@ -518,8 +418,8 @@ kiln_status kiln_na_batch_norm(kiln_op_ctx *ctx)
             channel_affine_f32(xw, y, ab, ab + c, n, c, spatial);
         else
             channel_affine_f64(xw, y, ab, ab + c, n, c, spatial);
-        finish_out(ctx->out[0], work, y_owned);
     }
+    kiln_stage_out_end(ctx->out[0], work, y_owned, st);
     free(x_owned);
     free(params);
     free(ab);

@@ -6,15 +6,7 @@
  */
 #include <stdlib.h>
 
-#include "backends/cpu/cpu_kernels.h"
-#include "backends/cpu/cpu_util.h"
-
-kiln_status kiln_na_rotary(kiln_op_ctx *ctx);
-
-static int is_rope_float(kiln_dtype dt)
-{
-    return dt == KILN_FLOAT16 || dt == KILN_BFLOAT16 || dt == KILN_FLOAT32 || dt == KILN_FLOAT64;
-}
+#include "backends/cpu/ops/norm_attention_kernels.h"
 
 typedef struct rope_plan {
     int64_t batch, heads, seq, head, half; /* half: rotary_embedding_dim / 2 */
@@ -55,7 +47,7 @@ static kiln_status rope_caches(const kiln_op_ctx *ctx, rope_plan *p, int with_po
     for (int c = 1; c <= 2; c++) {
         const kiln_tensor *t = ctx->in[c];
         const char *name = c == 1 ? "cos_cache" : "sin_cache";
-        if (!is_rope_float(t->dtype))
+        if (!kiln_is_std_float(t->dtype))
             return kiln_unsupported_dtype(ctx, name, t->dtype);
         int want_rank = with_pos ? 2 : 3, ok = t->rank == want_rank;
         for (int k = 0; ok && k < want_rank; k++)
@@ -73,7 +65,7 @@ static kiln_status rope_caches(const kiln_op_ctx *ctx, rope_plan *p, int with_po
 static kiln_status rope_shapes(const kiln_op_ctx *ctx, rope_plan *p)
 {
     const kiln_tensor *pos = ctx->n_in > 3 ? ctx->in[3] : NULL;
-    if (!is_rope_float(ctx->in[0]->dtype))
+    if (!kiln_is_std_float(ctx->in[0]->dtype))
         return kiln_unsupported_dtype(ctx, "X", ctx->in[0]->dtype);
     KILN_TRY(rope_x_shape(ctx, p));
     KILN_TRY(rope_caches(ctx, p, pos != NULL));

@@ -245,37 +245,44 @@ static const reduce_def *find_def(const char *op)
     return NULL;
 }
 
-/* How the elements are computed. */
-typedef enum { DOM_FLOAT, DOM_SIGNED, DOM_UNSIGNED } red_domain;
-
-static kiln_status pick_domain(const kiln_op_ctx *ctx, const reduce_def *def, kiln_dtype dt, red_domain *dom)
+kiln_red_kind kiln_red_kind_of(kiln_dtype dt)
 {
     switch (dt) {
     case KILN_FLOAT16:
     case KILN_BFLOAT16:
     case KILN_FLOAT32:
     case KILN_FLOAT64:
-        *dom = DOM_FLOAT;
-        return KILN_OK;
-    case KILN_BOOL:
-        if (!def->bools)
-            break;
-        *dom = DOM_UNSIGNED;
-        return KILN_OK;
+        return KILN_RED_FLOAT;
     case KILN_INT8:
     case KILN_INT16:
     case KILN_INT32:
     case KILN_INT64:
+        return KILN_RED_SIGNED;
     case KILN_UINT8:
     case KILN_UINT16:
     case KILN_UINT32:
     case KILN_UINT64:
-        if (def->ints_until && ctx->opset >= def->ints_until)
-            break;
-        *dom = !def->ints.step ? DOM_FLOAT : kiln_dtype_is_signed(dt) ? DOM_SIGNED : DOM_UNSIGNED;
-        return KILN_OK;
+        return KILN_RED_UNSIGNED;
     default:
-        break;
+        return KILN_RED_NONE;
+    }
+}
+
+/* How op def computes dt: in double (KILN_RED_FLOAT) or exactly. */
+static kiln_status pick_domain(const kiln_op_ctx *ctx, const reduce_def *def, kiln_dtype dt, kiln_red_kind *dom)
+{
+    kiln_red_kind kind = kiln_red_kind_of(dt);
+    if (kind == KILN_RED_FLOAT) {
+        *dom = kind;
+        return KILN_OK;
+    }
+    if (dt == KILN_BOOL && def->bools) {
+        *dom = KILN_RED_UNSIGNED;
+        return KILN_OK;
+    }
+    if (kind != KILN_RED_NONE && !(def->ints_until && ctx->opset >= def->ints_until)) {
+        *dom = !def->ints.step ? KILN_RED_FLOAT : kind;
+        return KILN_OK;
     }
     return kiln_unsupported_dtype(ctx, "input 0", dt);
 }
@@ -345,17 +352,6 @@ static void for_each_row(const reduce_plan *p, row_fn row, void *env)
     }
 }
 
-static kiln_status alloc_state(size_t elem, int64_t n, size_t max_bytes, void **out)
-{
-    if (n < 0 || (uint64_t)n > SIZE_MAX / elem || (size_t)n * elem > max_bytes)
-        return kiln_error(KILN_ERR_LIMIT, "reduction state for %lld outputs is over the allocation limit",
-                          (long long)n);
-    *out = malloc(n ? (size_t)n * elem : 1);
-    if (!*out)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate the reduction state (%lld outputs)", (long long)n);
-    return KILN_OK;
-}
-
 /* ---- floats, in double -------------------------------------------------- */
 
 typedef struct flt_env {
@@ -381,18 +377,16 @@ static void flt_row(void *env, int64_t in_off, int64_t out_off)
 
 static kiln_status reduce_float(kiln_op_ctx *ctx, const reduce_def *def, const reduce_plan *p)
 {
-    const kiln_tensor *x = ctx->in[0];
-    double *staged = NULL;
-    void *mem;
-    if (x->dtype != KILN_FLOAT64)
-        KILN_TRY(kiln_to_f64(x, ctx->max_bytes, &staged));
-    kiln_status st = alloc_state(2 * sizeof(double), p->n_out, ctx->max_bytes, &mem);
+    const void *x;
+    void *staged, *mem;
+    KILN_TRY(kiln_stage_in(ctx->in[0], KILN_FLOAT64, ctx->max_bytes, &x, &staged));
+    kiln_status st = kiln_alloc_elems(KILN_FLOAT64, 2 * p->n_out, ctx->max_bytes, "reduction state", &mem);
     if (st != KILN_OK) {
         free(staged);
         return st;
     }
     double *a = mem;
-    flt_env e = {&def->flt, staged ? staged : x->data, a, a + p->n_out, p->ext[p->ng - 1], p->red[p->ng - 1]};
+    flt_env e = {&def->flt, x, a, a + p->n_out, p->ext[p->ng - 1], p->red[p->ng - 1]};
     for (int64_t o = 0; o < p->n_out; o++) {
         e.a[o] = def->flt.a0;
         e.b[o] = def->flt.b0;
@@ -456,9 +450,8 @@ static void fast_row(void *env, int64_t in_off, int64_t out_off)
 static kiln_status reduce_fast_f32(kiln_op_ctx *ctx, const reduce_def *def, const reduce_plan *p)
 {
     void *mem;
-    KILN_TRY(alloc_state(sizeof(double), p->n_out, ctx->max_bytes, &mem));
+    KILN_TRY(kiln_alloc_zeroed(KILN_FLOAT64, p->n_out, ctx->max_bytes, "reduction state", &mem));
     double *a = mem;
-    memset(a, 0, (size_t)p->n_out * sizeof(double));
     fast_env e = {def->fast, ctx->in[0]->data, a, p->ext[p->ng - 1], p->red[p->ng - 1]};
     for_each_row(p, fast_row, &e);
     float *y = ctx->out[0]->data;
@@ -495,21 +488,18 @@ static void int_row(void *env, int64_t in_off, int64_t out_off)
 
 static kiln_status reduce_int(kiln_op_ctx *ctx, const reduce_def *def, const reduce_plan *p, int sgn)
 {
-    const kiln_tensor *x = ctx->in[0];
     kiln_dtype wide = sgn ? KILN_INT64 : KILN_UINT64;
-    void *staged = NULL, *mem;
-    if (x->dtype != wide) {
-        KILN_TRY(alloc_state(sizeof(uint64_t), p->n_in, ctx->max_bytes, &staged));
-        kiln_convert(x->data, x->dtype, staged, wide, (size_t)p->n_in);
-    }
-    kiln_status st = alloc_state(sizeof(uint64_t), p->n_out, ctx->max_bytes, &mem);
+    const void *x;
+    void *staged, *mem;
+    KILN_TRY(kiln_stage_in(ctx->in[0], wide, ctx->max_bytes, &x, &staged));
+    kiln_status st = kiln_alloc_elems(wide, p->n_out, ctx->max_bytes, "reduction state", &mem);
     if (st != KILN_OK) {
         free(staged);
         return st;
     }
     uint64_t *a = mem;
-    int_env e = {&def->ints, staged ? staged : x->data, a, p->ext[p->ng - 1], p->red[p->ng - 1], sgn};
-    uint64_t init = def->ints.init(x->dtype);
+    int_env e = {&def->ints, x, a, p->ext[p->ng - 1], p->red[p->ng - 1], sgn};
+    uint64_t init = def->ints.init(ctx->in[0]->dtype);
     for (int64_t o = 0; o < p->n_out; o++)
         a[o] = init;
     for_each_row(p, int_row, &e);
@@ -526,7 +516,7 @@ kiln_status kiln_cpu_reduce_op(kiln_op_ctx *ctx)
     const reduce_def *def = find_def(ctx->node->op_type);
     KILN_CHECK(def != NULL);
     const kiln_tensor *x = ctx->in[0];
-    red_domain dom = DOM_FLOAT;
+    kiln_red_kind dom = KILN_RED_FLOAT;
     KILN_TRY(pick_domain(ctx, def, x->dtype, &dom));
     kiln_reduce_axes ax;
     KILN_TRY(kiln_reduce_get_axes(ctx, &ax));
@@ -536,9 +526,9 @@ kiln_status kiln_cpu_reduce_op(kiln_op_ctx *ctx)
     KILN_CHECK(kiln_tensor_numel(ctx->out[0]) == p.n_out && ctx->out[0]->dtype == x->dtype);
     if (p.n_out == 0)
         return KILN_OK;
-    if (dom == DOM_FLOAT && x->dtype == KILN_FLOAT32 && def->fast != FAST_NONE)
+    if (dom == KILN_RED_FLOAT && x->dtype == KILN_FLOAT32 && def->fast != FAST_NONE)
         return reduce_fast_f32(ctx, def, &p);
-    if (dom == DOM_FLOAT)
+    if (dom == KILN_RED_FLOAT)
         return reduce_float(ctx, def, &p);
-    return reduce_int(ctx, def, &p, dom == DOM_SIGNED);
+    return reduce_int(ctx, def, &p, dom == KILN_RED_SIGNED);
 }

@@ -6,16 +6,12 @@
 #define KILN_BACKENDS_CPU_OPS_REDUCE_KERNELS_H
 
 #include "backends/cpu/cpu_kernels.h"
+#include "backends/cpu/cpu_util.h"
 
-/* Views t as (outer, len, inner) around axis. Fails only on a product past
- * 64 bits, which an empty tensor can have. */
-static inline kiln_status kiln_split_at_axis(const kiln_tensor *t, int axis, int64_t *outer, int64_t *len,
-                                             int64_t *inner)
-{
-    *len = t->dims[axis];
-    KILN_TRY(kiln_shape_numel(t->dims, axis, outer, "the dims before the axis"));
-    return kiln_shape_numel(t->dims + axis + 1, t->rank - axis - 1, inner, "the dims after the axis");
-}
+/* How the reduce kernels compute a dtype: float16 / bfloat16 / float32 /
+ * float64 in double, 8- to 64-bit integers exactly in 64 bits. */
+typedef enum kiln_red_kind { KILN_RED_NONE, KILN_RED_FLOAT, KILN_RED_SIGNED, KILN_RED_UNSIGNED } kiln_red_kind;
+kiln_red_kind kiln_red_kind_of(kiln_dtype dt);
 
 /* reduce_driver.c: every Reduce* op */
 kiln_status kiln_cpu_reduce_op(kiln_op_ctx *ctx);

@@ -23,18 +23,13 @@ typedef struct loss_job {
     int64_t ii; /* ignore_index */
 } loss_job;
 
-static int is_float_type(kiln_dtype dt)
-{
-    return dt == KILN_FLOAT16 || dt == KILN_BFLOAT16 || dt == KILN_FLOAT32 || dt == KILN_FLOAT64;
-}
-
 static kiln_status check_dtypes(const kiln_op_ctx *ctx, const loss_job *j)
 {
-    if (!is_float_type(ctx->in[0]->dtype))
+    if (!kiln_is_std_float(ctx->in[0]->dtype))
         return kiln_unsupported_dtype(ctx, "input 0", ctx->in[0]->dtype);
     if (!kiln_dtype_is_int(j->labels->dtype) || kiln_dtype_is_subbyte(j->labels->dtype))
         return kiln_unsupported_dtype(ctx, "the labels", j->labels->dtype);
-    if (j->weights && !is_float_type(j->weights->dtype))
+    if (j->weights && !kiln_is_std_float(j->weights->dtype))
         return kiln_unsupported_dtype(ctx, "the weights", j->weights->dtype);
     return KILN_OK;
 }

@@ -12,46 +12,24 @@
 #include "backends/cpu/ops/reduce_kernels.h"
 #include "ir/infer/reduce_infer.h"
 
-typedef enum { KEY_F, KEY_I, KEY_U } key_kind;
-
 typedef union key {
     double f;
     int64_t i;
     uint64_t u;
 } key;
 
-static kiln_status key_kind_of(const kiln_op_ctx *ctx, kiln_dtype dt, key_kind *kind)
+static kiln_status key_kind_of(const kiln_op_ctx *ctx, kiln_dtype dt, kiln_red_kind *kind)
 {
-    switch (dt) {
-    case KILN_FLOAT16:
-    case KILN_BFLOAT16:
-    case KILN_FLOAT32:
-    case KILN_FLOAT64:
-        *kind = KEY_F;
-        return KILN_OK;
-    case KILN_INT8:
-    case KILN_INT16:
-    case KILN_INT32:
-    case KILN_INT64:
-        *kind = KEY_I;
-        return KILN_OK;
-    case KILN_UINT8:
-    case KILN_UINT16:
-    case KILN_UINT32:
-    case KILN_UINT64:
-        *kind = KEY_U;
-        return KILN_OK;
-    default:
-        return kiln_unsupported_dtype(ctx, "input 0", dt);
-    }
+    *kind = kiln_red_kind_of(dt);
+    return *kind == KILN_RED_NONE ? kiln_unsupported_dtype(ctx, "input 0", dt) : KILN_OK;
 }
 
-static key load_key(key_kind kind, const kiln_tensor *t, int64_t i)
+static key load_key(kiln_red_kind kind, const kiln_tensor *t, int64_t i)
 {
     key k;
-    if (kind == KEY_F)
+    if (kind == KILN_RED_FLOAT)
         k.f = kiln_load_f64(t->data, t->dtype, (size_t)i);
-    else if (kind == KEY_I)
+    else if (kind == KILN_RED_SIGNED)
         k.i = kiln_load_i64(t->data, t->dtype, (size_t)i);
     else
         k.u = kiln_load_u64(t->data, t->dtype, (size_t)i);
@@ -60,14 +38,14 @@ static key load_key(key_kind kind, const kiln_tensor *t, int64_t i)
 
 /* <0, 0, >0 as a < b, a == b, a > b; NaN sorts above every number (numpy's
  * sort order) and equal to NaN. */
-static int key_cmp(key_kind kind, key a, key b)
+static int key_cmp(kiln_red_kind kind, key a, key b)
 {
     switch (kind) {
-    case KEY_F:
+    case KILN_RED_FLOAT:
         if (isnan(a.f) || isnan(b.f))
             return isnan(a.f) - isnan(b.f);
         return (a.f > b.f) - (a.f < b.f);
-    case KEY_I:
+    case KILN_RED_SIGNED:
         return (a.i > b.i) - (a.i < b.i);
     default:
         return (a.u > b.u) - (a.u < b.u);
@@ -78,18 +56,35 @@ static int key_cmp(key_kind kind, key a, key b)
 
 /* >0 when a is preferred over b. NaN is preferred by both ops, as numpy's
  * argmax and argmin return the first NaN. */
-static int arg_pref(key_kind kind, key a, key b, int is_max)
+static int arg_pref(kiln_red_kind kind, key a, key b, int is_max)
 {
-    if (kind == KEY_F && (isnan(a.f) || isnan(b.f)))
+    if (kind == KILN_RED_FLOAT && (isnan(a.f) || isnan(b.f)))
         return isnan(a.f) - isnan(b.f);
     int c = key_cmp(kind, a, b);
     return is_max ? c : -c;
 }
 
+/* The position of the preferred element of the line at base (stride inner). */
+static int64_t arg_line(const kiln_tensor *x, kiln_red_kind kind, int64_t base, int64_t len, int64_t inner, int is_max,
+                        int last)
+{
+    int64_t best_at = 0;
+    key best = load_key(kind, x, base);
+    for (int64_t l = 1; l < len; l++) {
+        key v = load_key(kind, x, base + l * inner);
+        int p = arg_pref(kind, v, best, is_max);
+        if (p > 0 || (p == 0 && last)) {
+            best = v;
+            best_at = l;
+        }
+    }
+    return best_at;
+}
+
 static kiln_status arg_reduce(kiln_op_ctx *ctx, int is_max)
 {
     const kiln_tensor *x = ctx->in[0];
-    key_kind kind = KEY_F;
+    kiln_red_kind kind = KILN_RED_FLOAT;
     int axis;
     int64_t outer, len, inner, n;
     KILN_TRY(key_kind_of(ctx, x->dtype, &kind));
@@ -104,19 +99,8 @@ static kiln_status arg_reduce(kiln_op_ctx *ctx, int is_max)
     KILN_TRY(kiln_split_at_axis(x, axis, &outer, &len, &inner));
     int64_t *y = ctx->out[0]->data;
     for (int64_t o = 0; o < outer; o++)
-        for (int64_t i = 0; i < inner; i++) {
-            int64_t base = o * len * inner + i, best_at = 0;
-            key best = load_key(kind, x, base);
-            for (int64_t l = 1; l < len; l++) {
-                key v = load_key(kind, x, base + l * inner);
-                int p = arg_pref(kind, v, best, is_max);
-                if (p > 0 || (p == 0 && last)) {
-                    best = v;
-                    best_at = l;
-                }
-            }
-            y[o * inner + i] = best_at;
-        }
+        for (int64_t i = 0; i < inner; i++)
+            y[o * inner + i] = arg_line(x, kind, o * len * inner + i, len, inner, is_max, last);
     return KILN_OK;
 }
 
@@ -134,7 +118,7 @@ kiln_status kiln_cpu_argmin(kiln_op_ctx *ctx)
 
 typedef struct sort_ctx {
     const key *keys;
-    key_kind kind;
+    kiln_red_kind kind;
     int largest;
 } sort_ctx;
 

@@ -247,14 +247,6 @@ static kiln_status dft_setup(kiln_op_ctx *ctx, dft_job *j)
     return KILN_OK;
 }
 
-static kiln_status alloc_out(int64_t n, size_t max_bytes, double **out)
-{
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(KILN_FLOAT64, n, max_bytes, &bytes, "DFT output"));
-    *out = calloc(1, bytes + 1);
-    return *out ? KILN_OK : kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
-}
-
 static kiln_status dft_execute(kiln_op_ctx *ctx, dft_job *j)
 {
     fft_plan plan;
@@ -279,16 +271,14 @@ kiln_status rs_dft(kiln_op_ctx *ctx)
     double *x = NULL, *yd = NULL;
     kiln_status st = kiln_to_f64(ctx->in[0], ctx->max_bytes, &x);
     if (st == KILN_OK)
-        st = alloc_out(kiln_tensor_numel(y), ctx->max_bytes, &yd);
+        st = kiln_alloc_zeroed(KILN_FLOAT64, kiln_tensor_numel(y), ctx->max_bytes, "DFT output", (void **)&yd);
     if (st == KILN_OK) {
         j.x = x;
         j.y = yd;
         st = dft_execute(ctx, &j);
     }
-    if (st == KILN_OK)
-        kiln_from_f64(y, yd, kiln_tensor_numel(y));
+    kiln_stage_out_end(y, KILN_FLOAT64, yd, st);
     free(x);
-    free(yd);
     return st;
 }
 
@@ -355,17 +345,15 @@ kiln_status rs_stft(kiln_op_ctx *ctx)
     if (st == KILN_OK && w)
         st = kiln_to_f64(w, ctx->max_bytes, &wd);
     if (st == KILN_OK)
-        st = alloc_out(kiln_tensor_numel(y), ctx->max_bytes, &yd);
+        st = kiln_alloc_zeroed(KILN_FLOAT64, kiln_tensor_numel(y), ctx->max_bytes, "DFT output", (void **)&yd);
     if (st == KILN_OK) {
         j.x = xd;
         j.window = wd;
         j.y = yd;
         st = stft_execute(ctx, &j);
     }
-    if (st == KILN_OK)
-        kiln_from_f64(y, yd, kiln_tensor_numel(y));
+    kiln_stage_out_end(y, KILN_FLOAT64, yd, st);
     free(xd);
     free(wd);
-    free(yd);
     return st;
 }

@@ -232,22 +232,17 @@ kiln_status rs_grid_sample(kiln_op_ctx *ctx)
     kiln_status st = kiln_to_f64(x, ctx->max_bytes, &xd);
     if (st == KILN_OK)
         st = kiln_to_f64(g, ctx->max_bytes, &gd);
-    size_t bytes = 0;
     if (st == KILN_OK)
-        st = kiln_bytes_for(KILN_FLOAT64, ny, ctx->max_bytes, &bytes, "GridSample output");
-    if (st == KILN_OK && !(yd = calloc(1, bytes + 1)))
-        st = kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
+        st = kiln_alloc_zeroed(KILN_FLOAT64, ny, ctx->max_bytes, "GridSample output", (void **)&yd);
     if (st == KILN_OK && io.map_size > 0) {
         io.x = xd;
         io.grid = gd;
         io.y = yd;
         gs_run(&j, &io);
     }
-    if (st == KILN_OK)
-        kiln_from_f64(y, yd, ny);
+    kiln_stage_out_end(y, KILN_FLOAT64, yd, st);
     free(xd);
     free(gd);
-    free(yd);
     return st;
 }
 

@@ -221,16 +221,14 @@ static kiln_status run_2d_f32(const rs_job *j, const rs_taps_f32 *h, const rs_ta
                   NULL,
                   NULL};
     int64_t planes = g.ho * g.wo > 0 ? kiln_tensor_numel(j->y) / (g.ho * g.wo) : 0;
-    size_t bytes;
     int64_t n_tmp;
+    float *tmp;
     KILN_TRY(kiln_shape_numel((const int64_t[]){g.hi, g.wo}, 2, &n_tmp, "Resize row buffer"));
-    KILN_TRY(kiln_bytes_for(KILN_FLOAT32, n_tmp, j->max_bytes, &bytes, "Resize row buffer"));
-    float *tmp = malloc(bytes + 1);
+    KILN_TRY(kiln_alloc_elems(KILN_FLOAT32, n_tmp, j->max_bytes, "Resize row buffer", (void **)&tmp));
     uint8_t *used = calloc((size_t)g.hi + 1, 1);
-    if (!tmp || !used) {
+    if (!used) {
         free(tmp);
-        free(used);
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes", (long long)g.hi + 1);
     }
     for (int64_t i = 0; i < g.ho * h->taps; i++)
         used[h->idx[i]] = 1;
@@ -329,14 +327,13 @@ static kiln_status separable(rs_job *j)
             continue;
         int64_t in_dim = dims[d], n;
         dims[d] = j->ax[d].out;
-        size_t bytes;
+        double *next = NULL;
         kiln_status st = kiln_shape_numel(dims, j->rank, &n, "Resize intermediate");
         if (st == KILN_OK)
-            st = kiln_bytes_for(KILN_FLOAT64, n, j->max_bytes, &bytes, "Resize intermediate");
-        double *next = st == KILN_OK ? malloc(bytes + 1) : NULL;
-        if (!next) {
+            st = kiln_alloc_elems(KILN_FLOAT64, n, j->max_bytes, "Resize intermediate", (void **)&next);
+        if (st != KILN_OK) {
             free(cur);
-            return st != KILN_OK ? st : kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
+            return st;
         }
         dims[d] = in_dim;
         pass_axis(cur, next, dims, d, j->rank, &j->ax[d], j->extrapolation);

@@ -179,14 +179,6 @@ static kiln_status roi_attrs(const kiln_op_ctx *ctx, roi_job *j)
     return KILN_OK;
 }
 
-static kiln_status alloc_f64(int64_t n, size_t max_bytes, double **out)
-{
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(KILN_FLOAT64, n, max_bytes, &bytes, "RoiAlign output"));
-    *out = calloc(1, bytes + 1);
-    return *out ? KILN_OK : kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
-}
-
 kiln_status rs_roi_align(kiln_op_ctx *ctx)
 {
     const kiln_tensor *x = ctx->in[0], *rois = ctx->in[1], *bi = ctx->in[2];
@@ -205,18 +197,16 @@ kiln_status rs_roi_align(kiln_op_ctx *ctx)
     if (st == KILN_OK)
         st = kiln_to_f64(rois, ctx->max_bytes, &rd);
     if (st == KILN_OK)
-        st = alloc_f64(kiln_tensor_numel(y), ctx->max_bytes, &yd);
+        st = kiln_alloc_zeroed(KILN_FLOAT64, kiln_tensor_numel(y), ctx->max_bytes, "RoiAlign output", (void **)&yd);
     if (st == KILN_OK && j.height > 0 && j.width > 0) {
         io.x = xd;
         io.rois = rd;
         io.y = yd;
         st = run_rois(&j, &io, rois->dims[0], ctx->max_bytes);
     }
-    if (st == KILN_OK)
-        kiln_from_f64(y, yd, kiln_tensor_numel(y));
+    kiln_stage_out_end(y, KILN_FLOAT64, yd, st);
     free(xd);
     free(rd);
-    free(yd);
     return st;
 }
 

@@ -136,14 +136,9 @@ kiln_status rs_mel_weight_matrix(kiln_op_ctx *ctx)
     if (y->rank != 2 || y->dims[0] != j.spec_bins || y->dims[1] != j.mel_bins)
         return kiln_error(KILN_ERR_INTERNAL, "MelWeightMatrix output is not (%lld, %lld)", (long long)j.spec_bins,
                           (long long)j.mel_bins);
-    int64_t n = j.spec_bins * j.mel_bins;
-    size_t bytes;
-    KILN_TRY(kiln_bytes_for(KILN_FLOAT64, n, ctx->max_bytes, &bytes, "MelWeightMatrix"));
-    double *w = calloc(1, bytes + 1);
-    if (!w)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
+    double *w;
+    KILN_TRY(kiln_alloc_zeroed(KILN_FLOAT64, j.spec_bins * j.mel_bins, ctx->max_bytes, "MelWeightMatrix", (void **)&w));
     mel_triangles(&j, w);
-    kiln_from_f64(y, w, n);
-    free(w);
+    kiln_stage_out_end(y, KILN_FLOAT64, w, KILN_OK);
     return KILN_OK;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "backends/cpu/cpu_util.h"
 #include "backends/cpu/ops/tensor_kernels.h"
 #include "core/dtype.h"
 
@@ -69,6 +70,44 @@ static int simplify_view(const int64_t *dims, const int64_t *dstr, const int64_t
     return r;
 }
 
+/* A rows x cols block where src is contiguous along rows and dst along
+ * cols (a 2-D transpose), in square tiles so both sides stay in cache. */
+static void copy_tile(char *dst, int64_t dst_row, const char *src, int64_t src_col, int64_t rows, int64_t cols,
+                      size_t es)
+{
+    enum { TILE = 32 };
+    for (int64_t jb = 0; jb < rows; jb += TILE)
+        for (int64_t ib = 0; ib < cols; ib += TILE) {
+            int64_t jn = jb + TILE < rows ? jb + TILE : rows, n = ib + TILE < cols ? TILE : cols - ib;
+            for (int64_t j = jb; j < jn; j++)
+                copy_row(dst + (j * dst_row + ib) * (int64_t)es, 1, src + (j + ib * src_col) * (int64_t)es, src_col, n,
+                         es);
+        }
+}
+
+/* When dst is contiguous along the last dim but src is not, moves the dim
+ * along which src is contiguous next to it, so blocks can be tiled. */
+static int tile_dims(int64_t *d, int64_t *ds, int64_t *ss, int r)
+{
+    if (r < 2 || ds[r - 1] != 1 || ss[r - 1] == 1 || d[r - 1] < 8)
+        return 0;
+    for (int j = r - 2; j >= 0; j--) {
+        if (ss[j] != 1 || d[j] < 8)
+            continue;
+        int64_t dj = d[j], dsj = ds[j], ssj = ss[j];
+        for (int k = j; k < r - 2; k++) {
+            d[k] = d[k + 1];
+            ds[k] = ds[k + 1];
+            ss[k] = ss[k + 1];
+        }
+        d[r - 2] = dj;
+        ds[r - 2] = dsj;
+        ss[r - 2] = ssj;
+        return 1;
+    }
+    return 0;
+}
+
 void kiln_copy_strided(void *dst, const int64_t *dst_strides, const void *src, const int64_t *src_strides,
                        const int64_t *dims, int rank, size_t esize)
 {
@@ -80,13 +119,19 @@ void kiln_copy_strided(void *dst, const int64_t *dst_strides, const void *src, c
         memcpy(dst, src, esize);
         return;
     }
+    int tiled = tile_dims(d, ds, ss, r);
+    int outer = r - 1 - tiled; /* dims walked by the loop below */
     char *dp = dst;
     const char *sp = src;
     int64_t doff = 0, soff = 0;
     memset(idx, 0, sizeof idx);
     for (;;) {
-        copy_row(dp + doff * (int64_t)esize, ds[r - 1], sp + soff * (int64_t)esize, ss[r - 1], d[r - 1], esize);
-        int k = r - 2;
+        if (tiled)
+            copy_tile(dp + doff * (int64_t)esize, ds[r - 2], sp + soff * (int64_t)esize, ss[r - 1], d[r - 2], d[r - 1],
+                      esize);
+        else
+            copy_row(dp + doff * (int64_t)esize, ds[r - 1], sp + soff * (int64_t)esize, ss[r - 1], d[r - 1], esize);
+        int k = outer - 1;
         for (; k >= 0; k--) {
             idx[k]++;
             doff += ds[k];
@@ -115,6 +160,32 @@ void kiln_fill_elem(void *dst, const void *elem, size_t esize, int64_t n)
         memcpy(p + done * (int64_t)esize, p, (size_t)c * esize);
         done += c;
     }
+}
+
+kiln_status kiln_load_index(const kiln_tensor *idx, int64_t pos, int64_t extent, int64_t *out)
+{
+    int64_t v = kiln_load_i64(idx->data, idx->dtype, (size_t)pos);
+    int64_t w = v < 0 ? v + extent : v;
+    if (w < 0 || w >= extent)
+        return kiln_error(KILN_ERR_SHAPE, "index %lld at position %lld is out of range for extent %lld", (long long)v,
+                          (long long)pos, (long long)extent);
+    *out = w;
+    return KILN_OK;
+}
+
+kiln_status kiln_walk_elements(const kiln_tensor *x, const kiln_tensor *idx, int axis, kiln_elem_fn fn, void *user)
+{
+    int64_t xs[KILN_MAX_RANK], pos[KILN_MAX_RANK] = {0}, off = 0, v, n = kiln_tensor_numel(idx);
+    kiln_strides(x->dims, x->rank, xs);
+    int64_t axis_stride = xs[axis];
+    xs[axis] = 0; /* the axis position comes from the index */
+    int64_t *strides[1] = {xs};
+    for (int64_t i = 0; i < n; i++) {
+        KILN_TRY(kiln_load_index(idx, i, x->dims[axis], &v));
+        fn(user, i, off + v * axis_stride);
+        kiln_nd_next(x->rank, idx->dims, pos, 1, strides, &off);
+    }
+    return KILN_OK;
 }
 
 void kiln_elem_from_f64(kiln_dtype dt, double v, unsigned char *elem)
@@ -212,10 +283,7 @@ kiln_status kiln_cpu_shape(kiln_op_ctx *ctx)
 {
     const kiln_tensor *x = ctx->in[0];
     int64_t *y = ctx->out[0]->data, n = ctx->out[0]->dims[0];
-    int64_t start = kiln_attr_int(ctx->node, "start", 0);
-    if (start < 0)
-        start += x->rank;
-    start = start < 0 ? 0 : start > x->rank ? x->rank : start;
+    int64_t start = kiln_tensor_shape_bound(kiln_attr_int(ctx->node, "start", 0), x->rank);
     if (start + n > x->rank)
         return kiln_error(KILN_ERR_INTERNAL, "Shape: %lld values from axis %lld of rank %d", (long long)n,
                           (long long)start, x->rank);

@@ -10,45 +10,37 @@
 #include "backends/cpu/ops/tensor_kernels.h"
 #include "core/dtype.h"
 
-/* Index number pos of idx, wrapped once into [0, extent) or an error naming it. */
-static kiln_status load_index(const kiln_tensor *idx, int64_t pos, int64_t extent, int64_t *out)
-{
-    int64_t v = kiln_load_i64(idx->data, idx->dtype, (size_t)pos);
-    int64_t w = v < 0 ? v + extent : v;
-    if (w < 0 || w >= extent)
-        return kiln_error(KILN_ERR_SHAPE, "index %lld at position %lld is out of range for extent %lld", (long long)v,
-                          (long long)pos, (long long)extent);
-    *out = w;
-    return KILN_OK;
-}
-
-/* (outer, extent, inner) around axis. */
-static kiln_status around_axis(const kiln_tensor *t, int axis, int64_t *outer, int64_t *inner)
-{
-    KILN_TRY(kiln_shape_numel(t->dims, axis, outer, "dims before the axis"));
-    return kiln_shape_numel(t->dims + axis + 1, t->rank - axis - 1, inner, "dims after the axis");
-}
-
 kiln_status kiln_cpu_gather(kiln_op_ctx *ctx)
 {
     const kiln_tensor *x = ctx->in[0], *idx = ctx->in[1];
     int axis;
     size_t es;
-    int64_t outer, inner, m = kiln_tensor_numel(idx), v;
+    int64_t outer, n, inner, m = kiln_tensor_numel(idx), v;
     KILN_TRY(kiln_tensor_esize(ctx, 0, &es));
     KILN_TRY(kiln_tensor_axis_attr(ctx, "axis", 0, x->rank, &axis));
-    KILN_TRY(around_axis(x, axis, &outer, &inner));
-    int64_t n = x->dims[axis];
+    KILN_TRY(kiln_split_at_axis(x, axis, &outer, &n, &inner));
     for (int64_t j = 0; j < m; j++)
-        KILN_TRY(load_index(idx, j, n, &v));
+        KILN_TRY(kiln_load_index(idx, j, n, &v));
     size_t block = (size_t)inner * es;
     char *dst = ctx->out[0]->data;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t j = 0; j < m; j++, dst += block) {
-            KILN_TRY(load_index(idx, j, n, &v));
+            KILN_TRY(kiln_load_index(idx, j, n, &v));
             memcpy(dst, (const char *)x->data + (size_t)(o * n + v) * block, block);
         }
     return KILN_OK;
+}
+
+typedef struct gather_job {
+    const char *x;
+    char *y;
+    size_t es;
+} gather_job;
+
+static void gather_element(void *user, int64_t i, int64_t at)
+{
+    const gather_job *j = user;
+    memcpy(j->y + (size_t)i * j->es, j->x + (size_t)at * j->es, j->es);
 }
 
 kiln_status kiln_cpu_gather_elements(kiln_op_ctx *ctx)
@@ -56,8 +48,6 @@ kiln_status kiln_cpu_gather_elements(kiln_op_ctx *ctx)
     const kiln_tensor *x = ctx->in[0], *idx = ctx->in[1];
     int axis, r = x->rank;
     size_t es;
-    int64_t xs[KILN_MAX_RANK], pos[KILN_MAX_RANK] = {0}, off = 0, v;
-    int64_t n = kiln_tensor_numel(idx);
     KILN_TRY(kiln_tensor_esize(ctx, 0, &es));
     KILN_TRY(kiln_tensor_axis_attr(ctx, "axis", 0, r, &axis));
     if (idx->rank != r)
@@ -66,19 +56,8 @@ kiln_status kiln_cpu_gather_elements(kiln_op_ctx *ctx)
         if (i != axis && idx->dims[i] > x->dims[i])
             return kiln_error(KILN_ERR_SHAPE, "indices extent %lld on axis %d exceeds the data's %lld",
                               (long long)idx->dims[i], i, (long long)x->dims[i]);
-    if (n == 0)
-        return KILN_OK;
-    kiln_strides(x->dims, r, xs);
-    int64_t axis_stride = xs[axis];
-    xs[axis] = 0; /* the axis position comes from the index */
-    int64_t *strides[1] = {xs};
-    char *dst = ctx->out[0]->data;
-    for (int64_t i = 0; i < n; i++, dst += es) {
-        KILN_TRY(load_index(idx, i, x->dims[axis], &v));
-        memcpy(dst, (const char *)x->data + (size_t)(off + v * axis_stride) * es, es);
-        kiln_nd_next(r, idx->dims, pos, 1, strides, &off);
-    }
-    return KILN_OK;
+    gather_job job = {x->data, ctx->out[0]->data, es};
+    return kiln_walk_elements(x, idx, axis, gather_element, &job);
 }
 
 kiln_status kiln_cpu_gather_nd(kiln_op_ctx *ctx)
@@ -103,7 +82,7 @@ kiln_status kiln_cpu_gather_nd(kiln_op_ctx *ctx)
         for (int64_t t = 0; t < tuples; t++, dst += block) {
             int64_t at = (bi * tuples + t) * k, off = bi * batch_stride;
             for (int j = 0; j < k; j++) {
-                KILN_TRY(load_index(idx, at + j, x->dims[b + j], &v));
+                KILN_TRY(kiln_load_index(idx, at + j, x->dims[b + j], &v));
                 off += v * xs[b + j];
             }
             memcpy(dst, (const char *)x->data + (size_t)off * es, block);
@@ -145,10 +124,8 @@ kiln_status kiln_cpu_compress(kiln_op_ctx *ctx)
     size_t es;
     KILN_TRY(kiln_tensor_esize(ctx, 0, &es));
     KILN_TRY(kiln_tensor_compress_params(ctx, &axis, &count));
-    if (axis >= 0) {
-        KILN_TRY(around_axis(x, axis, &outer, &inner));
-        extent = x->dims[axis];
-    }
+    if (axis >= 0)
+        KILN_TRY(kiln_split_at_axis(x, axis, &outer, &extent, &inner));
     int64_t clen = c->dims[0] < extent ? c->dims[0] : extent;
     size_t block = (size_t)inner * es;
     char *dst = ctx->out[0]->data;
@@ -192,9 +169,9 @@ static kiln_status unique_values(kiln_op_ctx *ctx, const kiln_unique_result *u, 
 {
     const kiln_tensor *x = ctx->in[0];
     kiln_tensor *y = ctx->out[0];
-    int64_t outer = 1, inner = 1;
+    int64_t outer = 1, len, inner = 1;
     if (u->axis >= 0)
-        KILN_TRY(around_axis(x, u->axis, &outer, &inner));
+        KILN_TRY(kiln_split_at_axis(x, u->axis, &outer, &len, &inner));
     if (kiln_tensor_numel(y) != outer * inner * u->n_unique)
         return kiln_error(KILN_ERR_INTERNAL, "Unique: output Y does not match the groups found");
     size_t block = (size_t)inner * es;

@@ -24,6 +24,13 @@ void kiln_copy_strided(void *dst, const int64_t *dst_strides, const void *src, c
                        const int64_t *dims, int rank, size_t esize);
 /* Sets n elements of dst to the element at elem. */
 void kiln_fill_elem(void *dst, const void *elem, size_t esize, int64_t n);
+/* Index number pos of idx, wrapped once into [0, extent) or an error naming it. */
+kiln_status kiln_load_index(const kiln_tensor *idx, int64_t pos, int64_t extent, int64_t *out);
+/* GatherElements / ScatterElements: calls fn(user, i, at) for every element
+ * i of idx (same rank as x), where `at` is the element of x at i's position
+ * with the axis coordinate replaced by the (checked) index value. */
+typedef void (*kiln_elem_fn)(void *user, int64_t i, int64_t at);
+kiln_status kiln_walk_elements(const kiln_tensor *x, const kiln_tensor *idx, int axis, kiln_elem_fn fn, void *user);
 /* The bytes of value v in dtype dt (at most KILN_MAX_ELEM). */
 void kiln_elem_from_f64(kiln_dtype dt, double v, unsigned char *elem);
 

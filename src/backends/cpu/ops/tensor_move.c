@@ -40,14 +40,20 @@ kiln_status kiln_cpu_transpose(kiln_op_ctx *ctx)
     return KILN_OK;
 }
 
+/* DepthToSpace / SpaceToDepth: the element size, block size and mode. */
+static kiln_status block_setup(const kiln_op_ctx *ctx, size_t *es, int64_t *b, int *crd)
+{
+    KILN_TRY(kiln_tensor_esize(ctx, 0, es));
+    return kiln_tensor_block_params(ctx, b, crd);
+}
+
 kiln_status kiln_cpu_depth_to_space(kiln_op_ctx *ctx)
 {
     const kiln_tensor *x = ctx->in[0];
     int64_t b;
     int crd;
     size_t es;
-    KILN_TRY(kiln_tensor_esize(ctx, 0, &es));
-    KILN_TRY(kiln_tensor_block_params(ctx, &b, &crd));
+    KILN_TRY(block_setup(ctx, &es, &b, &crd));
     int64_t n = x->dims[0], c = x->dims[1] / (b * b), h = x->dims[2], w = x->dims[3];
     /* DCR: x as [n, b, b, c, h, w] -> [n, c, h, b, w, b]; CRD: x as [n, c, b, b, h, w] */
     static const int dcr[6] = {0, 3, 4, 1, 5, 2}, crd_perm[6] = {0, 1, 4, 2, 5, 3};
@@ -62,8 +68,7 @@ kiln_status kiln_cpu_space_to_depth(kiln_op_ctx *ctx)
     int64_t b;
     int crd;
     size_t es;
-    KILN_TRY(kiln_tensor_esize(ctx, 0, &es));
-    KILN_TRY(kiln_tensor_block_params(ctx, &b, &crd));
+    KILN_TRY(block_setup(ctx, &es, &b, &crd));
     /* x as [n, c, h/b, b, w/b, b] -> DCR [n, b, b, c, h/b, w/b] or CRD [n, c, b, b, h/b, w/b] */
     static const int dcr[6] = {0, 3, 5, 1, 2, 4}, crd_perm[6] = {0, 1, 3, 5, 2, 4};
     int64_t view[6] = {x->dims[0], x->dims[1], x->dims[2] / b, b, x->dims[3] / b, b};

@@ -89,18 +89,6 @@ static kiln_status start_from_data(kiln_op_ctx *ctx, int updates, size_t *es)
     return KILN_OK;
 }
 
-/* Index number pos of idx, wrapped once into [0, extent) or an error naming it. */
-static kiln_status load_index(const kiln_tensor *idx, int64_t pos, int64_t extent, int64_t *out)
-{
-    int64_t v = kiln_load_i64(idx->data, idx->dtype, (size_t)pos);
-    int64_t w = v < 0 ? v + extent : v;
-    if (w < 0 || w >= extent)
-        return kiln_error(KILN_ERR_SHAPE, "index %lld at position %lld is out of range for extent %lld", (long long)v,
-                          (long long)pos, (long long)extent);
-    *out = w;
-    return KILN_OK;
-}
-
 kiln_status kiln_cpu_scatter_nd(kiln_op_ctx *ctx)
 {
     const kiln_tensor *x = ctx->in[0], *idx = ctx->in[1], *upd = ctx->in[2];
@@ -122,7 +110,7 @@ kiln_status kiln_cpu_scatter_nd(kiln_op_ctx *ctx)
     for (int64_t t = 0; t < tuples; t++) {
         int64_t off = 0;
         for (int64_t j = 0; j < k; j++) {
-            KILN_TRY(load_index(idx, t * k + j, x->dims[j], &v));
+            KILN_TRY(kiln_load_index(idx, t * k + j, x->dims[j], &v));
             off += v * xs[j];
         }
         char *dst = y + (size_t)off * es;
@@ -137,13 +125,26 @@ kiln_status kiln_cpu_scatter_nd(kiln_op_ctx *ctx)
     return KILN_OK;
 }
 
+typedef struct scatter_job {
+    kiln_dtype dt;
+    size_t es;
+    reduction red;
+    char *y;
+    const char *u;
+} scatter_job;
+
+static void scatter_element(void *user, int64_t i, int64_t at)
+{
+    const scatter_job *j = user;
+    combine(j->dt, j->es, j->red, j->y + (size_t)at * j->es, j->u + (size_t)i * j->es);
+}
+
 kiln_status kiln_cpu_scatter_elements(kiln_op_ctx *ctx)
 {
     const kiln_tensor *x = ctx->in[0], *idx = ctx->in[1], *upd = ctx->in[2];
     reduction red;
     size_t es;
     int axis, r = x->rank;
-    int64_t xs[KILN_MAX_RANK], pos[KILN_MAX_RANK] = {0}, off = 0, v, n = kiln_tensor_numel(idx);
     KILN_TRY(get_reduction(ctx, &red));
     KILN_TRY(start_from_data(ctx, 2, &es));
     KILN_TRY(kiln_tensor_axis_attr(ctx, "axis", 0, r, &axis));
@@ -153,20 +154,8 @@ kiln_status kiln_cpu_scatter_elements(kiln_op_ctx *ctx)
         if (idx->dims[i] != upd->dims[i] || (i != axis && idx->dims[i] > x->dims[i]))
             return kiln_error(KILN_ERR_SHAPE, "indices extent %lld on axis %d does not fit the data or updates",
                               (long long)idx->dims[i], i);
-    if (n == 0)
-        return KILN_OK;
-    kiln_strides(x->dims, r, xs);
-    int64_t axis_stride = xs[axis];
-    xs[axis] = 0; /* the axis position comes from the index */
-    int64_t *strides[1] = {xs};
-    char *y = ctx->out[0]->data;
-    const char *u = upd->data;
-    for (int64_t i = 0; i < n; i++) {
-        KILN_TRY(load_index(idx, i, x->dims[axis], &v));
-        combine(x->dtype, es, red, y + (size_t)(off + v * axis_stride) * es, u + (size_t)i * es);
-        kiln_nd_next(r, idx->dims, pos, 1, strides, &off);
-    }
-    return KILN_OK;
+    scatter_job job = {x->dtype, es, red, ctx->out[0]->data, upd->data};
+    return kiln_walk_elements(x, idx, axis, scatter_element, &job);
 }
 
 kiln_status kiln_cpu_tensor_scatter(kiln_op_ctx *ctx)
@@ -175,14 +164,13 @@ kiln_status kiln_cpu_tensor_scatter(kiln_op_ctx *ctx)
     const kiln_tensor *w = ctx->n_in > 2 ? ctx->in[2] : NULL;
     int axis;
     size_t es;
-    int64_t prefix, inner, per_batch;
+    int64_t prefix, max_len, inner, per_batch;
     KILN_TRY(kiln_tensor_scatter_axis(ctx, &axis));
     KILN_TRY(start_from_data(ctx, 1, &es));
     int circular = strcmp(kiln_attr_string(ctx->node, "mode", "linear"), "circular") == 0;
-    KILN_TRY(kiln_shape_numel(x->dims, axis, &prefix, "cache prefix"));
-    KILN_TRY(kiln_shape_numel(x->dims + axis + 1, x->rank - axis - 1, &inner, "cache rows"));
+    KILN_TRY(kiln_split_at_axis(x, axis, &prefix, &max_len, &inner));
     per_batch = x->dims[0] ? prefix / x->dims[0] : 0;
-    int64_t max_len = x->dims[axis], seq = upd->dims[axis];
+    int64_t seq = upd->dims[axis];
     size_t block = (size_t)inner * es;
     for (int64_t p = 0; p < prefix; p++) {
         int64_t batch = p / per_batch, start = w ? kiln_load_i64(w->data, w->dtype, (size_t)batch) : 0;

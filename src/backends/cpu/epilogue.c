@@ -1,0 +1,71 @@
+/*
+ * epilogue.c - fused activations for float32 and float64 buffers. The
+ * formulas are ONNX's for each activation op.
+ */
+#include "backends/cpu/epilogue.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/status.h"
+
+static const struct {
+    const char *name;
+    kiln_act_kind kind;
+} act_names[] = {
+    {"", KILN_ACT_NONE},           {"Relu", KILN_ACT_RELU},     {"LeakyRelu", KILN_ACT_LEAKY_RELU},
+    {"Clip", KILN_ACT_CLIP},       {"Sigmoid", KILN_ACT_SIGMOID}, {"HardSigmoid", KILN_ACT_HARD_SIGMOID},
+    {"HardSwish", KILN_ACT_HARD_SWISH}, {"Tanh", KILN_ACT_TANH}, {"Gelu", KILN_ACT_GELU},
+    {"GeluTanh", KILN_ACT_GELU_TANH}, {"Swish", KILN_ACT_SWISH},
+};
+
+kiln_status kiln_epilogue_from_node(const kiln_node *n, kiln_epilogue *e)
+{
+    const char *name = kiln_attr_string(n, "activation", "");
+    e->alpha = kiln_attr_float(n, "activation_alpha", 0);
+    e->beta = kiln_attr_float(n, "activation_beta", 0);
+    for (size_t i = 0; i < sizeof act_names / sizeof act_names[0]; i++)
+        if (!strcmp(act_names[i].name, name)) {
+            e->kind = act_names[i].kind;
+            return KILN_OK;
+        }
+    return kiln_error(KILN_ERR_UNSUPPORTED, "fused activation '%s' is not supported", name);
+}
+
+/* One element in double; float32 buffers round the result once. */
+static double act(const kiln_epilogue *e, double x)
+{
+    switch (e->kind) {
+    case KILN_ACT_NONE: return x;
+    case KILN_ACT_RELU: return x > 0 ? x : 0;
+    case KILN_ACT_LEAKY_RELU: return x >= 0 ? x : e->alpha * x;
+    case KILN_ACT_CLIP: return x < e->alpha ? e->alpha : x > e->beta ? e->beta : x;
+    case KILN_ACT_SIGMOID: return 1 / (1 + exp(-x));
+    case KILN_ACT_HARD_SIGMOID: return fmax(0, fmin(1, e->alpha * x + e->beta));
+    case KILN_ACT_HARD_SWISH: return x * fmax(0, fmin(1, x / 6 + 0.5));
+    case KILN_ACT_TANH: return tanh(x);
+    case KILN_ACT_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+    case KILN_ACT_GELU_TANH: return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    case KILN_ACT_SWISH: return x / (1 + exp(-x));
+    }
+    return x;
+}
+
+void kiln_epilogue_apply_f32(const kiln_epilogue *e, float *y, int64_t n)
+{
+    if (e->kind == KILN_ACT_NONE)
+        return;
+    if (e->kind == KILN_ACT_RELU) {
+        for (int64_t i = 0; i < n; i++)
+            y[i] = y[i] > 0 ? y[i] : 0;
+        return;
+    }
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (float)act(e, y[i]);
+}
+
+void kiln_epilogue_apply_f64(const kiln_epilogue *e, double *y, int64_t n)
+{
+    for (int64_t i = 0; e->kind != KILN_ACT_NONE && i < n; i++)
+        y[i] = act(e, y[i]);
+}
