@@ -91,7 +91,8 @@ typedef enum kiln_precision {
     KILN_PRECISION_INT8 = 2  /* reserved */
 } kiln_precision;
 
-/* Tactic sources, a bit mask (reserved for the autotuner). */
+/* Tactic sources, a bit mask: the autotuner only considers tactics from the
+ * sources allowed (the reference kernels always remain). */
 typedef enum kiln_tactic_source {
     KILN_TACTIC_KILN = 1u << 0,
     KILN_TACTIC_OPENBLAS = 1u << 1,
@@ -195,9 +196,10 @@ KILN_API kiln_status kiln_network_stats_get(const kiln_network *network, kiln_ne
 KILN_API kiln_status kiln_builder_config_create(kiln_builder_config **out);
 KILN_API void kiln_builder_config_free(kiln_builder_config *config);
 KILN_API kiln_status kiln_builder_config_set_precision(kiln_builder_config *config, kiln_precision precision);
-/* Scratch memory tactics may use, in bytes (reserved for the autotuner). */
+/* Scratch memory a tactic may use, in bytes; tactics needing more are not
+ * considered. */
 KILN_API kiln_status kiln_builder_config_set_workspace(kiln_builder_config *config, size_t bytes);
-/* Mask of kiln_tactic_source (reserved for the autotuner). */
+/* Mask of kiln_tactic_source the autotuner may choose tactics from. */
 KILN_API kiln_status kiln_builder_config_set_tactic_sources(kiln_builder_config *config, uint32_t mask);
 /* 0 builds the graph as imported; 1 (the default) runs every optimization
  * pass (constant folding, dead-node removal, CSE, Conv+BatchNorm folding,
@@ -210,6 +212,20 @@ KILN_API kiln_status kiln_builder_config_set_max_tensor_bytes(kiln_builder_confi
  * The strings are copied. */
 KILN_API kiln_status kiln_builder_config_set_input_shape(kiln_builder_config *config, const char *name, int rank,
                                                          const int64_t *dims);
+/* Optimization profiles (as in TensorRT): each profile gives, for every input
+ * with symbolic dims, the smallest, the typical (tactics are tuned for it)
+ * and the largest shape it accepts. With profiles the engine keeps its
+ * symbolic dims and plans activation memory for each profile's largest
+ * shapes; a run takes any shape inside a profile at that shape's own cost.
+ * Adds an empty profile; *index is its number (0, 1, ...). */
+KILN_API kiln_status kiln_builder_config_add_profile(kiln_builder_config *config, int *index);
+/* Sets input `input`'s bounds in profile `profile`: min <= opt <= max in every
+ * dim. Checked against the model when the engine is built: the rank must
+ * match, dims the model fixes must equal the profile's, and every input
+ * with symbolic dims must be covered by every profile. The name is copied. */
+KILN_API kiln_status kiln_builder_config_set_profile_shape(kiln_builder_config *config, int profile, const char *input,
+                                                           int rank, const int64_t *min, const int64_t *opt,
+                                                           const int64_t *max);
 
 /* ---- engine ----------------------------------------------------------- */
 
@@ -234,8 +250,17 @@ KILN_API kiln_status kiln_engine_rewrite(const kiln_engine *engine, int index, c
 /* Activation memory of one run, for the intermediates whose shapes are fixed
  * when the engine is built (graph inputs, outputs, weights and dynamically
  * shaped tensors excluded): *naive_bytes if each had its own buffer,
- * *planned_bytes for the arena they share, laid out by lifetime. */
+ * *planned_bytes for the arena they share, laid out by lifetime. With
+ * optimization profiles: the largest of the profiles' arenas, each laid out
+ * for its profile's max shapes. */
 KILN_API kiln_status kiln_engine_memory(const kiln_engine *engine, size_t *naive_bytes, size_t *planned_bytes);
+/* Number of optimization profiles (0 for an engine built without any). */
+KILN_API kiln_status kiln_engine_num_profiles(const kiln_engine *engine, int *count);
+/* Input `input`'s bounds in profile `profile`; min, opt and max each take
+ * KILN_MAX_RANK dims. An input whose shape the model fixes reports that
+ * shape three times. */
+KILN_API kiln_status kiln_engine_profile_shape(const kiln_engine *engine, int profile, const char *input, int *rank,
+                                               int64_t *min, int64_t *opt, int64_t *max);
 
 /* Serializes the engine into an engine file image: *data is the caller's to
  * free with kiln_free. */
@@ -260,15 +285,64 @@ KILN_API void kiln_free(void *p);
 KILN_API kiln_status kiln_context_create(kiln_engine *engine, kiln_context **out);
 KILN_API void kiln_context_free(kiln_context *context);
 /* Binds host memory for input `name`. The data is borrowed until the next
- * kiln_context_run returns; dtype and shape must match the model. */
+ * kiln_context_run returns; dtype and shape must match the model, and lie
+ * inside some optimization profile (the context's own, when set) when the
+ * engine has profiles. */
 KILN_API kiln_status kiln_context_set_input(kiln_context *context, const char *name, kiln_dtype dtype, int rank,
                                             const int64_t *dims, const void *data, size_t nbytes);
+/* Called after each layer of a run with views of the layer's outputs (NULL
+ * entries for absent optional outputs); the views are valid only during the
+ * call. Return 0 to go on; anything else stops the run, which then fails
+ * with KILN_ERR_INVALID_ARGUMENT. */
+typedef int (*kiln_layer_callback)(void *user, const kiln_node_info *layer, int n_outputs,
+                                   const kiln_tensor_view *outputs);
+/* Sets (or, with NULL, clears) the context's layer callback. */
+KILN_API kiln_status kiln_context_set_layer_callback(kiln_context *context, kiln_layer_callback callback, void *user);
+/* Makes the context's runs use optimization profile `index` (bound inputs
+ * must then lie inside it); -1 (the default) picks, at each run, the first
+ * profile whose bounds contain every bound input's shape. */
+KILN_API kiln_status kiln_context_set_profile(kiln_context *context, int index);
 /* Runs the model on the bound inputs. */
 KILN_API kiln_status kiln_context_run(kiln_context *context);
 /* A view of output `name` (or of output number `index` when name is NULL)
  * of the last run; data is borrowed until the next run or free. */
 KILN_API kiln_status kiln_context_output(const kiln_context *context, const char *name, int index,
                                          kiln_tensor_view *out);
+
+/* ---- autotuning ------------------------------------------------------- */
+
+/* While an engine is built, layers with several tactics (alternative
+ * kernels) are timed on this machine and the fastest kept; the callback is
+ * told after each such layer (done of total, the layer's name). */
+typedef void (*kiln_build_progress_callback)(void *user, int done, int total, const char *layer);
+/* 1 (the default) times the tactics of every layer that has several and
+ * whose shapes are fixed at build time, and keeps the fastest; 0 builds with
+ * the reference kernels, whose outputs are bitwise reproducible from build
+ * to build. */
+KILN_API kiln_status kiln_builder_config_set_autotune(kiln_builder_config *config, int enable);
+/* Threads the tactics and OpenBLAS use (one process-wide pool), set when
+ * an engine is built with this config; 0 (the default) leaves them as they
+ * are. */
+KILN_API kiln_status kiln_builder_config_set_threads(kiln_builder_config *config, int threads);
+/* Sets (or, with NULL, clears) the build's progress callback. */
+KILN_API kiln_status kiln_builder_config_set_progress_callback(kiln_builder_config *config,
+                                                               kiln_build_progress_callback callback, void *user);
+/* A timing cache file: read before tuning (layers it knows are not timed
+ * again) and written after. NULL clears it. The path is copied. */
+KILN_API kiln_status kiln_builder_config_set_timing_cache(kiln_builder_config *config, const char *path);
+
+typedef struct kiln_tuning_summary {
+    int layers_tuned; /* layers that chose among several tactics */
+    int cache_hits;   /* of those, the ones the timing cache answered */
+    double ms;        /* time spent tuning */
+} kiln_tuning_summary;
+
+/* What the build's autotuner did (zeros for a loaded engine). */
+KILN_API kiln_status kiln_engine_tuning_summary(const kiln_engine *engine, kiln_tuning_summary *summary);
+/* The measured time of layer `index` (execution order) with its chosen
+ * tactic, and with the reference kernel (conv_im2col_sgemm), in ms; -1
+ * when not measured (a layer with one tactic, or a loaded engine). */
+KILN_API kiln_status kiln_engine_layer_timing(const kiln_engine *engine, int index, double *ms, double *reference_ms);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 #include "ir/graph.h"
 #include "passes/pass.h"
 #include "runtime/executor.h"
+#include "tune/autotune.h"
 
 typedef struct kiln_model {
     kiln_graph *graph;
@@ -28,6 +29,17 @@ typedef struct kiln_shape_override {
     int64_t dims[KILN_MAX_RANK];
 } kiln_shape_override;
 
+/* One input's bounds in a profile of the builder config (dims.value unused). */
+typedef struct kiln_profile_shape {
+    char *name;
+    kiln_profile_dims dims;
+} kiln_profile_shape;
+
+typedef struct kiln_config_profile {
+    int n_shapes;
+    kiln_profile_shape *shapes;
+} kiln_config_profile;
+
 struct kiln_builder_config {
     kiln_precision precision;
     size_t workspace;
@@ -36,6 +48,13 @@ struct kiln_builder_config {
     int optimization_level; /* 0: run the graph as imported; 1: all passes */
     int n_shapes;
     kiln_shape_override *shapes;
+    int n_profiles;
+    kiln_config_profile *profiles;
+    int autotune;                          /* 1: time tactics at build; 0: the reference kernels */
+    int threads;                           /* threads for tactics and OpenBLAS; 0: leave as they are */
+    kiln_build_progress_callback progress; /* autotuning progress, or NULL */
+    void *progress_user;
+    char timing_cache[4096]; /* timing cache file, "" for none */
 };
 
 typedef struct kiln_engine_binding {
@@ -44,8 +63,8 @@ typedef struct kiln_engine_binding {
     int64_t dims[KILN_MAX_RANK];  /* fixed dims, KILN_DIM_* for symbolic */
 } kiln_engine_binding;
 
-/* The tactic of every layer until the autotuner chooses among several. */
-#define KILN_TACTIC_REFERENCE "reference"
+/* The tactic a layer reports when it runs the backend's own kernel (tune/autotune.h). */
+#define KILN_TACTIC_REFERENCE KILN_TACTIC_REFERENCE_NAME
 
 typedef struct kiln_engine_options {
     kiln_precision precision;
@@ -66,19 +85,34 @@ struct kiln_engine {
     int n_inputs, n_outputs;
     kiln_engine_binding *inputs;
     kiln_engine_binding *outputs;
+    kiln_tune_report tune;  /* built engines: what the autotuner measured */
 };
 
 struct kiln_context {
     kiln_engine *engine;
     kiln_tensor *vals;            /* one per graph value */
     int ran;
+    int profile;                  /* the profile runs use; -1: chosen per run */
+    kiln_layer_callback layer_callback;
+    void *layer_user;
 };
 
 void kiln_model_release(kiln_model *m);
 /* Binds inputs and outputs of e->graph and prepares the plan. */
 kiln_status kiln_engine_finish(kiln_engine *e);
+/* Runs the autotuner on a built engine's plan (tune/tune_api.c). */
+kiln_status kiln_engine_tune(kiln_engine *e, const kiln_builder_config *cfg);
 /* Frees everything e holds. */
 void kiln_engine_destroy(kiln_engine *e);
+/* Checks the config's profiles against e->graph's inputs and stores them in
+ * e->graph->profiles (src/api/profile.c). */
+kiln_status kiln_engine_attach_profiles(kiln_engine *e, const kiln_builder_config *cfg);
+/* The profile (-1 for none) a run with the context's bound inputs uses: the
+ * context's own, checked, or else the first that contains every shape. */
+kiln_status kiln_context_pick_profile(const kiln_context *c, int *profile);
+/* Checks one input shape about to be bound against the profiles it may run
+ * in (all of them, or the context's own). */
+kiln_status kiln_context_check_profile_input(const kiln_context *c, int value, int rank, const int64_t *dims);
 /* Fills a public io info from a graph value (strings borrowed from g). */
 void kiln_io_info_fill(const kiln_graph *g, int value, int rank, const int64_t *dims, kiln_io_info *info);
 

@@ -1,6 +1,6 @@
 /*
  * context.c - execution contexts: bind inputs (checked against the
- * engine's shapes), run, read outputs.
+ * engine's shapes and optimization profiles), run, read outputs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +21,7 @@ kiln_status kiln_context_create(kiln_engine *engine, kiln_context **out)
         return kiln_error(KILN_ERR_OUT_OF_MEMORY, "context: out of memory");
     }
     c->engine = engine;
+    c->profile = -1;
     *out = c;
     return KILN_OK;
 }
@@ -75,6 +76,7 @@ kiln_status kiln_context_set_input(kiln_context *context, const char *name, kiln
         return kiln_error(KILN_ERR_SHAPE, "input '%s' must have shape %s, got %s", name,
                           kiln_graph_shape_str(g, io->dims, io->rank, want, sizeof want),
                           kiln_shape_str(dims, rank, got, sizeof got));
+    KILN_TRY(kiln_context_check_profile_input(context, io->value, rank, dims));
     int64_t n;
     size_t bytes;
     KILN_TRY(kiln_shape_numel(dims, rank, &n, name));
@@ -120,6 +122,44 @@ static kiln_status check_symbols(const kiln_context *c)
     return KILN_OK;
 }
 
+kiln_status kiln_context_set_layer_callback(kiln_context *context, kiln_layer_callback callback, void *user)
+{
+    if (!context)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_context_set_layer_callback: context is required");
+    context->layer_callback = callback;
+    context->layer_user = user;
+    return KILN_OK;
+}
+
+#define MAX_LAYER_OUTPUTS 64
+
+/* Hands a layer's outputs to the user's callback as views. */
+static kiln_status after_layer(void *user, const kiln_graph *g, int node, kiln_tensor *const *outputs, int n_out)
+{
+    const kiln_context *c = user;
+    const kiln_node *n = &g->nodes[node];
+    kiln_tensor_view views[MAX_LAYER_OUTPUTS];
+    int count = n_out < MAX_LAYER_OUTPUTS ? n_out : MAX_LAYER_OUTPUTS;
+    for (int k = 0; k < count; k++) {
+        memset(&views[k], 0, sizeof views[k]);
+        const kiln_tensor *t = outputs[k];
+        if (!t)
+            continue;
+        views[k].name = g->values[n->outputs[k]].name;
+        views[k].dtype = t->dtype;
+        views[k].rank = t->rank;
+        memcpy(views[k].dims, t->dims, sizeof(int64_t) * (size_t)(t->rank > 0 ? t->rank : 0));
+        views[k].data = t->data;
+        views[k].nbytes = t->nbytes;
+    }
+    kiln_node_info info = {n->name, n->op_type, n->domain, n->opset, n->n_inputs, n->n_outputs,
+                           kiln_tune_tactic_name(&c->engine->plan, node)};
+    if (c->layer_callback(c->layer_user, &info, count, views) != 0)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "the run was stopped by the layer callback after layer '%s' (%s)",
+                          n->name, n->op_type);
+    return KILN_OK;
+}
+
 kiln_status kiln_context_run(kiln_context *context)
 {
     if (!context)
@@ -127,7 +167,11 @@ kiln_status kiln_context_run(kiln_context *context)
     clear_values(context, 1);
     context->ran = 0;
     KILN_TRY(check_symbols(context));
-    kiln_status st = kiln_plan_run(&context->engine->plan, context->vals);
+    int profile = -1;
+    KILN_TRY(kiln_context_pick_profile(context, &profile));
+    kiln_run_observer observer = {after_layer, context};
+    kiln_status st = kiln_plan_run_profile(&context->engine->plan, profile, context->vals,
+                                           context->layer_callback ? &observer : NULL);
     if (st != KILN_OK) {
         clear_values(context, 1);
         return st;

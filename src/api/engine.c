@@ -1,7 +1,8 @@
 /*
  * engine.c - building an engine from a network: the engine takes its own
- * copy of the graph, fixes input shapes from the config, optimizes it, and
- * prepares every node on the backend.
+ * copy of the graph, fixes input shapes from the config, optimizes it,
+ * stores the config's optimization profiles in it (symbolic dims stay), and
+ * prepares every node on the backend with an activation arena per profile.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,8 @@ static void bind(const kiln_graph *g, int value, kiln_engine_binding *b)
     memcpy(b->dims, g->values[value].dims, sizeof b->dims);
 }
 
-/* The engine's graph: a copy with fixed input shapes, optimized. */
+/* The engine's graph: a copy with fixed input shapes, optimized, with the
+ * config's profiles. */
 static kiln_status prepare_graph(kiln_engine *e, const kiln_graph *src, const kiln_builder_config *cfg)
 {
     kiln_eval_hook hook = {kiln_eval_node_cpu, NULL};
@@ -51,7 +53,7 @@ static kiln_status prepare_graph(kiln_engine *e, const kiln_graph *src, const ki
         KILN_TRY(kiln_graph_infer_shapes(e->graph, &hook, 1));
     if (!cfg || cfg->optimization_level > 0)
         KILN_TRY(kiln_optimize(e->graph, &hook, &e->report));
-    return KILN_OK;
+    return kiln_engine_attach_profiles(e, cfg);
 }
 
 void kiln_engine_destroy(kiln_engine *e)
@@ -60,6 +62,7 @@ void kiln_engine_destroy(kiln_engine *e)
     kiln_plan_release(&e->plan);
     kiln_graph_free(e->graph);
     kiln_opt_report_free(&e->report);
+    kiln_tune_report_free(&e->tune);
     if (e->mapping)
         munmap(e->mapping, e->mapping_size);
     free(e->inputs);
@@ -103,6 +106,8 @@ kiln_status kiln_engine_build(const kiln_network *network, const kiln_builder_co
     kiln_status st = prepare_graph(e, network->model->graph, config);
     if (st == KILN_OK)
         st = kiln_engine_finish(e);
+    if (st == KILN_OK)
+        st = kiln_engine_tune(e, config);
     if (st != KILN_OK) {
         kiln_engine_destroy(e);
         return st;
@@ -160,7 +165,7 @@ kiln_status kiln_engine_layer(const kiln_engine *engine, int index, kiln_node_in
     info->opset = n->opset;
     info->n_inputs = n->n_inputs;
     info->n_outputs = n->n_outputs;
-    info->tactic = KILN_TACTIC_REFERENCE;
+    info->tactic = kiln_tune_tactic_name(&engine->plan, engine->plan.order[index]);
     return KILN_OK;
 }
 

@@ -15,6 +15,7 @@
 #include "engine/device_id.h"
 #include "engine/engine_file.h"
 #include "ir/verify.h"
+#include "tune/tactic_registry.h"
 
 void kiln_free(void *p) { free(p); }
 
@@ -25,9 +26,8 @@ static kiln_status encode(const kiln_engine *e, kiln_writer *w)
     char **tactics = calloc((size_t)e->graph->n_nodes + 1, sizeof(char *));
     if (!tactics)
         return kiln_error(KILN_ERR_OUT_OF_MEMORY, "engine file: out of memory");
-    /* one kernel per op so far; the autotuner will record its choice here */
     for (int i = 0; i < e->graph->n_nodes; i++)
-        tactics[i] = KILN_TACTIC_REFERENCE;
+        tactics[i] = (char *)kiln_tune_tactic_name(&e->plan, i);
     kiln_engine_image img = {
         .kiln_version = (char *)kiln_version(),
         .backend = (char *)e->plan.backend.iface->name,
@@ -95,7 +95,7 @@ static kiln_status check_image(const kiln_engine_image *img)
     if (img->precision != KILN_PRECISION_FP32 || img->optimization_level < 0 || img->optimization_level > 1)
         return kiln_error(KILN_ERR_PARSE, "engine file: build options out of range");
     for (uint32_t i = 0; i < img->n_tactics; i++)
-        if (strcmp(img->tactics[i], KILN_TACTIC_REFERENCE) != 0)
+        if (strcmp(img->tactics[i], KILN_TACTIC_REFERENCE) != 0 && !kiln_tactic_known(img->tactics[i]))
             return kiln_error(KILN_ERR_INCOMPATIBLE, "layer %u uses tactic '%s', which this kiln does not have", i,
                               img->tactics[i]);
     return KILN_OK;
@@ -120,6 +120,8 @@ static kiln_status engine_from_image(kiln_engine_image *img, kiln_engine **out)
     img->records = NULL;
     img->n_records = 0;
     kiln_status st = kiln_engine_finish(e);
+    if (st == KILN_OK)
+        st = kiln_tune_apply(&e->plan, img->tactics, img->n_tactics);
     if (st != KILN_OK) {
         kiln_engine_destroy(e);
         return st;

@@ -57,6 +57,15 @@ void kiln_node_kill(kiln_graph *g, int n)
     node->op_type[0] = '\0';
 }
 
+void kiln_node_take_output(kiln_graph *g, int n, int k, int v)
+{
+    int old = g->nodes[n].outputs[k];
+    if (old >= 0 && g->values[old].producer == n)
+        g->values[old].producer = -1;
+    g->nodes[n].outputs[k] = v;
+    g->values[v].producer = n;
+}
+
 kiln_status kiln_graph_new_value(kiln_graph *g, const char *base, int *id)
 {
     char name[512];

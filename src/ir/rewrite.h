@@ -31,6 +31,12 @@ static inline int kiln_node_dead(const kiln_node *n) { return n->op_type[0] == '
  * the name and `from` gets a fresh one. */
 kiln_status kiln_value_replace(kiln_graph *g, int from, int to);
 
+/* Node n's output k becomes value v, whose producer must be dead: a fusion
+ * keeps the name of the result it absorbed (so per-layer comparisons and
+ * users see the same tensor names). n's old output loses its producer and is
+ * dropped by compaction when nothing reads it. */
+void kiln_node_take_output(kiln_graph *g, int n, int k, int v);
+
 /* A new value with a unique name made from `base`. */
 kiln_status kiln_graph_new_value(kiln_graph *g, const char *base, int *id);
 /* A new constant value holding t (ownership of t and its data moves in). */

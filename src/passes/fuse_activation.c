@@ -186,7 +186,8 @@ static kiln_status absorb(kiln_graph *g, int n, int first, int last)
     int result = g->nodes[last].outputs[0];
     kiln_node_kill(g, first);
     kiln_node_kill(g, last);
-    return kiln_value_replace(g, result, g->nodes[n].outputs[0]);
+    kiln_node_take_output(g, n, 0, result);
+    return KILN_OK;
 }
 
 /* "<pass>: <n> + <m>", labelled before the rewrite renames n. */

@@ -101,9 +101,10 @@ static kiln_status fold_one(kiln_pass_ctx *ctx, int conv, int bn, const bn_param
     }
     n->inputs[1] = wv;
     n->inputs[2] = bv;
-    int bn_out = g->nodes[bn].outputs[0], conv_out = n->outputs[0];
+    int bn_out = g->nodes[bn].outputs[0];
     kiln_node_kill(g, bn);
-    return kiln_value_replace(g, bn_out, conv_out);
+    kiln_node_take_output(g, conv, 0, bn_out);
+    return KILN_OK;
 }
 
 kiln_status kiln_pass_fold_batchnorm(kiln_pass_ctx *ctx, int *changed)

@@ -150,9 +150,10 @@ static int shapes_ok(const kiln_graph *g, const attn_match *m)
     if (!same_dims(k, kq, 4) || !same_dims(v->dims, vk, 4) || !same_dims(scores, scores, 4))
         return 0;
     for (int i = 0; i < m->c.n; i++) {
-        int node = m->c.nodes[i], out = g->nodes[node].outputs[0];
-        if (node != m->kt && out != m->c.out && (g->values[out].rank != 4 || !same_dims(g->values[out].dims, scores, 4)))
-            return 0;
+        int node = m->c.nodes[i];
+        const kiln_value *s = &g->values[g->nodes[node].outputs[0]];
+        if (node != m->kt && s != &g->values[m->c.out] && (s->rank != 4 || !same_dims(s->dims, scores, 4)))
+            return 0; /* a score tensor of another shape */
     }
     const kiln_value *mask = m->mask >= 0 ? &g->values[m->mask] : NULL;
     return !mask || (mask->rank >= 1 && mask->rank <= 4 && mask->dtype == q->dtype &&

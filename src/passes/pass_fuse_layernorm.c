@@ -168,7 +168,8 @@ static int match_ln(const kiln_graph *g, const kiln_uses *u, int mean_node, ln_m
     m->c.out = g->nodes[norm].outputs[0];
     m->scale = match_affine(g, u, m, "Mul");
     m->bias = match_affine(g, u, m, "Add");
-    return kiln_pm_chain_ok(&m->c);
+    /* a constant of higher rank (eps, the exponent) would have grown the result */
+    return kiln_pm_chain_ok(&m->c) && g->values[m->c.out].rank == g->values[m->x].rank;
 }
 
 /* Ones over x's normalized dims (1 where a dim is not a number). */

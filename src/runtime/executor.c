@@ -1,7 +1,8 @@
 /*
  * executor.c - node-by-node execution (see executor.h): at build time the
- * arena layout of the statically shaped intermediates; per run, each output
- * placed in a pooled arena or allocated, then the kernel.
+ * arena layout of the statically shaped intermediates (one per optimization
+ * profile, on its MAX shapes); per run, each output placed in a pooled arena
+ * of the run's layout or allocated, then the kernel.
  */
 #include "runtime/executor.h"
 
@@ -13,10 +14,32 @@
 
 #include "backends/cpu/cpu_kernels.h"
 #include "core/dtype.h"
+#include "ir/rewrite.h"
 #include "ir/verify.h"
 #include "runtime/memory_plan.h"
+#include "tune/tactic_registry.h"
 
 #define MAX_NODE_IO 256
+
+/* Under AddressSanitizer the parts of an arena that hold no live tensor are
+ * poisoned, so reading a released intermediate or writing past a tensor into
+ * free arena space is reported as it would be with one malloc per tensor. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KILN_ARENA_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define KILN_ARENA_ASAN 1
+#endif
+#ifdef KILN_ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define ARENA_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define ARENA_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define ARENA_POISON(p, n) ((void)(p), (void)(n))
+#define ARENA_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 /* Arenas not in use by any run, shared by the threads running one plan. */
 struct kiln_arena_pool {
@@ -63,8 +86,8 @@ kiln_status kiln_plan_create(kiln_plan *plan, const kiln_graph *g, size_t max_by
         }
         kiln_op_ctx ctx = {.graph = g, .node = n, .opset = n->opset, .max_bytes = max_bytes};
         if (!plan->backend.iface->supports(plan->backend.ctx, &ctx, why, sizeof why)) {
-            st = kiln_error(KILN_ERR_UNSUPPORTED, "unsupported op %s (opset %d) at node %s: %s", n->op_type,
-                            n->opset, label, why);
+            st = kiln_error(KILN_ERR_UNSUPPORTED, "unsupported op %s (opset %d) at node %s: %s", n->op_type, n->opset,
+                            label, why);
             break;
         }
         st = plan->backend.iface->prepare(plan->backend.ctx, &ctx, &plan->state[node]);
@@ -76,12 +99,23 @@ kiln_status kiln_plan_create(kiln_plan *plan, const kiln_graph *g, size_t max_by
     return st;
 }
 
+static void pool_free(struct kiln_arena_pool *pool);
+
+static void layouts_free(kiln_plan *plan)
+{
+    for (int i = 0; plan->layouts && i < plan->n_layouts; i++) {
+        free(plan->layouts[i].slots);
+        pool_free(plan->layouts[i].pool);
+    }
+    free(plan->layouts);
+}
+
 static void pool_free(struct kiln_arena_pool *pool)
 {
     if (!pool)
         return;
     for (int i = 0; i < pool->n; i++)
-        free(pool->arenas[i]);
+        free(pool->arenas[i]); /* unpoisoned when given back */
     free(pool->arenas);
     pthread_mutex_destroy(&pool->lock);
     free(pool);
@@ -96,21 +130,20 @@ void kiln_plan_release(kiln_plan *plan)
     kiln_backend_free(&plan->backend);
     free(plan->order);
     free(plan->state);
+    free(plan->tactics);
     free(plan->last_use);
-    free(plan->slots);
-    pool_free(plan->pool);
+    layouts_free(plan);
     memset(plan, 0, sizeof *plan);
 }
 
-
 /* ---- build time: the arena layout --------------------------------------- */
 
-/* Bytes of value v when it belongs in the arena: an intermediate (not a graph
- * input, output or constant) whose dtype and every dim are known, within the
- * per-tensor ceiling. */
-static int arena_bytes(const kiln_plan *plan, int v, size_t *bytes)
+/* Bytes of value v, with its shape in `shapes`, when it belongs in the arena:
+ * an intermediate (not a graph input, output or constant) whose dtype and
+ * every dim are known, within the per-tensor ceiling. */
+static int arena_bytes(const kiln_plan *plan, const kiln_graph *shapes, int v, size_t *bytes)
 {
-    const kiln_value *val = &plan->graph->values[v];
+    const kiln_value *val = &shapes->values[v];
     size_t es = kiln_dtype_valid(val->dtype) ? kiln_dtype_size(val->dtype) : 0;
     if (val->is_graph_input || val->is_graph_output || val->constant || val->rank < 0 || es == 0)
         return 0;
@@ -127,7 +160,8 @@ static int arena_bytes(const kiln_plan *plan, int v, size_t *bytes)
 
 /* One buffer per arena value, alive from the step that writes it to the
  * last step that reads it (or that same step when nobody reads it). */
-static int collect_buffers(const kiln_plan *plan, int *first, int *buf_of, kiln_mem_buffer *bufs)
+static int collect_buffers(const kiln_plan *plan, const kiln_graph *shapes, int *first, int *buf_of,
+                           kiln_mem_buffer *bufs)
 {
     const kiln_graph *g = plan->graph;
     int nb = 0;
@@ -142,7 +176,7 @@ static int collect_buffers(const kiln_plan *plan, int *first, int *buf_of, kiln_
     for (int v = 0; v < g->n_values; v++) {
         size_t bytes = 0;
         buf_of[v] = -1;
-        if (first[v] < 0 || !arena_bytes(plan, v, &bytes))
+        if (first[v] < 0 || !arena_bytes(plan, shapes, v, &bytes))
             continue;
         int last = plan->last_use[v] >= 0 ? plan->last_use[v] : first[v];
         bufs[nb] = (kiln_mem_buffer){.bytes = bytes, .first = first[v], .last = last, .reuse = -1, .shares = -1};
@@ -164,7 +198,8 @@ static int same_layout(const kiln_value *a, const kiln_value *b)
 /* Offers in-place reuse where an op allows it (kiln_op_inplace_input) and
  * the input is an arena value that dies at this node with output 0's dtype
  * and shape; the planner decides. */
-static void offer_inplace(kiln_plan *plan, const int *buf_of, kiln_mem_buffer *bufs)
+static void offer_inplace(const kiln_plan *plan, const kiln_graph *shapes, kiln_arena_layout *lay, const int *buf_of,
+                          kiln_mem_buffer *bufs)
 {
     const kiln_graph *g = plan->graph;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -174,17 +209,17 @@ static void offer_inplace(kiln_plan *plan, const int *buf_of, kiln_mem_buffer *b
             continue;
         int src = n->inputs[k], dst = n->outputs[0];
         if (src < 0 || dst < 0 || buf_of[src] < 0 || buf_of[dst] < 0 || plan->last_use[src] != i ||
-            !same_layout(&g->values[src], &g->values[dst]))
+            !same_layout(&shapes->values[src], &shapes->values[dst]))
             continue;
         bufs[buf_of[dst]].reuse = buf_of[src];
-        plan->slots[dst].inplace_input = k;
+        lay->slots[dst].inplace_input = k;
     }
 }
 
-static void fill_slots(kiln_plan *plan, const int *buf_of, const kiln_mem_buffer *bufs)
+static void fill_slots(const kiln_plan *plan, kiln_arena_layout *lay, const int *buf_of, const kiln_mem_buffer *bufs)
 {
     for (int v = 0; v < plan->graph->n_values; v++) {
-        kiln_value_slot *s = &plan->slots[v];
+        kiln_value_slot *s = &lay->slots[v];
         const kiln_mem_buffer *b = buf_of[v] >= 0 ? &bufs[buf_of[v]] : NULL;
         s->in_arena = b != NULL;
         s->offset = b ? b->offset : 0;
@@ -194,7 +229,7 @@ static void fill_slots(kiln_plan *plan, const int *buf_of, const kiln_mem_buffer
     }
 }
 
-static kiln_status pool_create(kiln_plan *plan)
+static kiln_status pool_create(kiln_arena_layout *lay)
 {
     struct kiln_arena_pool *pool = calloc(1, sizeof *pool);
     if (!pool)
@@ -203,31 +238,32 @@ static kiln_status pool_create(kiln_plan *plan)
         free(pool);
         return kiln_error(KILN_ERR_INTERNAL, "plan: cannot create the arena pool's lock");
     }
-    plan->pool = pool;
+    lay->pool = pool;
     return KILN_OK;
 }
 
-static kiln_status plan_memory(kiln_plan *plan)
+/* Lays out `lay` for the value shapes of `shapes` (plan->graph or a copy). */
+static kiln_status plan_layout(const kiln_plan *plan, const kiln_graph *shapes, kiln_arena_layout *lay)
 {
     const kiln_graph *g = plan->graph;
     size_t nv = (size_t)(g->n_values ? g->n_values : 1);
     int *first = malloc(sizeof(int) * nv), *buf_of = malloc(sizeof(int) * nv);
     kiln_mem_buffer *bufs = malloc(sizeof *bufs * nv);
-    plan->slots = calloc(nv, sizeof *plan->slots);
+    lay->slots = calloc(nv, sizeof *lay->slots);
     kiln_status st = KILN_OK;
-    if (!first || !buf_of || !bufs || !plan->slots)
+    if (!first || !buf_of || !bufs || !lay->slots)
         st = kiln_error(KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
     if (st == KILN_OK) {
         for (int v = 0; v < g->n_values; v++)
-            plan->slots[v].inplace_input = -1;
-        int nb = collect_buffers(plan, first, buf_of, bufs);
-        offer_inplace(plan, buf_of, bufs);
-        st = kiln_memory_plan(bufs, nb, &plan->naive_bytes, &plan->planned_bytes);
+            lay->slots[v].inplace_input = -1;
+        int nb = collect_buffers(plan, shapes, first, buf_of, bufs);
+        offer_inplace(plan, shapes, lay, buf_of, bufs);
+        st = kiln_memory_plan(bufs, nb, &lay->naive_bytes, &lay->planned_bytes);
     }
     if (st == KILN_OK) {
-        fill_slots(plan, buf_of, bufs);
-        if (plan->planned_bytes > 0)
-            st = pool_create(plan);
+        fill_slots(plan, lay, buf_of, bufs);
+        if (lay->planned_bytes > 0)
+            st = pool_create(lay);
     }
     free(first);
     free(buf_of);
@@ -235,12 +271,78 @@ static kiln_status plan_memory(kiln_plan *plan)
     return st;
 }
 
+/* Gives c's input bounded by pd the shape at `point`. */
+static void set_input_shape(kiln_graph *c, const kiln_profile_dims *pd, kiln_profile_point point)
+{
+    const int64_t *dims = point == KILN_PROFILE_MIN ? pd->min : point == KILN_PROFILE_OPT ? pd->opt : pd->max;
+    kiln_value *v = &c->values[pd->value];
+    v->rank = pd->rank;
+    memcpy(v->dims, dims, sizeof(int64_t) * (size_t)pd->rank);
+}
+
+kiln_status kiln_graph_at_profile(const kiln_graph *g, int profile, kiln_profile_point point, kiln_graph **out)
+{
+    kiln_eval_hook hook = {kiln_eval_node_cpu, NULL};
+    kiln_graph *c = NULL;
+    if (profile < 0 || profile >= g->n_profiles || point < KILN_PROFILE_MIN || point > KILN_PROFILE_MAX)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "profile %d does not exist (the graph has %d)", profile,
+                          g->n_profiles);
+    KILN_TRY(kiln_graph_clone(g, &c));
+    const kiln_profile *p = &g->profiles[profile];
+    for (int i = 0; i < p->n_inputs; i++)
+        set_input_shape(c, &p->inputs[i], point);
+    kiln_status st = kiln_graph_infer_shapes(c, &hook, 1);
+    if (st != KILN_OK) {
+        kiln_graph_free(c);
+        const char *names[] = {"min", "opt", "max"};
+        return kiln_error_prefix(st, "profile %d at its %s shapes", profile, names[point]);
+    }
+    *out = c;
+    return KILN_OK;
+}
+
+/* Layout i: on the graph's own shapes, or on profile i's MAX shapes. */
+static kiln_status plan_profile_layout(kiln_plan *plan, int i)
+{
+    kiln_graph *shapes = NULL;
+    if (plan->graph->n_profiles == 0)
+        return plan_layout(plan, plan->graph, &plan->layouts[i]);
+    KILN_TRY(kiln_graph_at_profile(plan->graph, i, KILN_PROFILE_MAX, &shapes));
+    kiln_status st = plan_layout(plan, shapes, &plan->layouts[i]);
+    kiln_graph_free(shapes);
+    return st;
+}
+
+static kiln_status plan_memory(kiln_plan *plan)
+{
+    int n = plan->graph->n_profiles ? plan->graph->n_profiles : 1;
+    plan->layouts = calloc((size_t)n, sizeof *plan->layouts);
+    if (!plan->layouts)
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    plan->n_layouts = n;
+    for (int i = 0; i < n; i++) {
+        KILN_TRY(plan_profile_layout(plan, i));
+        if (plan->layouts[i].planned_bytes >= plan->planned_bytes) {
+            plan->planned_bytes = plan->layouts[i].planned_bytes;
+            plan->naive_bytes = plan->layouts[i].naive_bytes;
+        }
+    }
+    plan->slots = plan->layouts[0].slots;
+    return KILN_OK;
+}
+
 /* ---- run time ----------------------------------------------------------- */
 
-/* A free arena from the pool, or a new one; NULL when the plan has none. */
-static kiln_status arena_take(const kiln_plan *plan, unsigned char **arena)
+/* One run's arena: the layout and the memory borrowed for it. */
+typedef struct run_arena {
+    const kiln_arena_layout *layout;
+    unsigned char *base; /* NULL when the layout's arena is empty */
+} run_arena;
+
+/* A free arena from the layout's pool, or a new one; NULL when it has none. */
+static kiln_status arena_take(const kiln_arena_layout *lay, unsigned char **arena)
 {
-    struct kiln_arena_pool *pool = plan->pool;
+    struct kiln_arena_pool *pool = lay->pool;
     *arena = NULL;
     if (!pool)
         return KILN_OK;
@@ -249,19 +351,20 @@ static kiln_status arena_take(const kiln_plan *plan, unsigned char **arena)
         *arena = pool->arenas[--pool->n];
     pthread_mutex_unlock(&pool->lock);
     if (!*arena)
-        *arena = aligned_alloc(KILN_MEM_ALIGN, plan->planned_bytes); /* a multiple of the alignment */
+        *arena = aligned_alloc(KILN_MEM_ALIGN, lay->planned_bytes); /* a multiple of the alignment */
     if (!*arena)
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate the %zu-byte activation arena",
-                          plan->planned_bytes);
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "cannot allocate the %zu-byte activation arena", lay->planned_bytes);
+    ARENA_POISON(*arena, lay->planned_bytes);
     return KILN_OK;
 }
 
 /* Returns an arena to the pool (freed when the pool cannot grow). */
-static void arena_give(const kiln_plan *plan, unsigned char *arena)
+static void arena_give(const kiln_arena_layout *lay, unsigned char *arena)
 {
-    struct kiln_arena_pool *pool = plan->pool;
+    struct kiln_arena_pool *pool = lay->pool;
     if (!arena)
         return;
+    ARENA_UNPOISON(arena, lay->planned_bytes);
     pthread_mutex_lock(&pool->lock);
     if (pool->n == pool->cap) {
         int cap = pool->cap ? pool->cap * 2 : 4;
@@ -301,18 +404,17 @@ static int same_shape(const kiln_tensor *a, const kiln_tensor *b)
 /* Output k's storage: its arena slot when it has one and the actual size
  * fits, else its own allocation; poisoned either way, unless it takes over
  * its input's storage in place (then the input's values must stay). */
-static kiln_status place_output(const kiln_plan *plan, unsigned char *arena, kiln_op_ctx *ctx, int k,
-                                const char *what)
+static kiln_status place_output(const run_arena *arena, kiln_op_ctx *ctx, int k, const char *what)
 {
     kiln_tensor *t = ctx->out[k];
-    const kiln_value_slot *s = &plan->slots[ctx->node->outputs[k]];
+    const kiln_value_slot *s = &arena->layout->slots[ctx->node->outputs[k]];
     int64_t n = 0;
     size_t bytes = 0;
     KILN_TRY(kiln_shape_numel(t->dims, t->rank, &n, what));
     KILN_TRY(kiln_bytes_for(t->dtype, n, ctx->max_bytes, &bytes, what));
-    if (!arena || !s->in_arena || bytes > s->bytes)
+    if (!arena->base || !s->in_arena || bytes > s->bytes)
         return alloc_poisoned(t, ctx->max_bytes, what);
-    unsigned char *p = arena + s->offset;
+    unsigned char *p = arena->base + s->offset;
     int src_k = s->inplace_input;
     const kiln_tensor *src = src_k >= 0 && src_k < ctx->n_in ? ctx->in[src_k] : NULL;
     int shared = src && src->data == p;
@@ -321,6 +423,7 @@ static kiln_status place_output(const kiln_plan *plan, unsigned char *arena, kil
         return alloc_poisoned(t, ctx->max_bytes, what);
     if (t->owns_data)
         free(t->data);
+    ARENA_UNPOISON(p, bytes);
     t->data = p;
     t->nbytes = bytes;
     t->owns_data = 0;
@@ -330,7 +433,7 @@ static kiln_status place_output(const kiln_plan *plan, unsigned char *arena, kil
 }
 
 /* Shapes the outputs (already inferred) must have, then their storage. */
-static kiln_status place_outputs(const kiln_plan *plan, unsigned char *arena, kiln_op_ctx *ctx, const char *label)
+static kiln_status place_outputs(const run_arena *arena, kiln_op_ctx *ctx, const char *label)
 {
     for (int k = 0; k < ctx->n_out; k++) {
         kiln_tensor *t = ctx->out[k];
@@ -343,7 +446,7 @@ static kiln_status place_outputs(const kiln_plan *plan, unsigned char *arena, ki
                               kiln_dtype_name(t->dtype) ? kiln_dtype_name(t->dtype) : "(invalid)");
         char what[300];
         snprintf(what, sizeof what, "node %s output %d", label, k);
-        KILN_TRY(place_output(plan, arena, ctx, k, what));
+        KILN_TRY(place_output(arena, ctx, k, what));
     }
     return KILN_OK;
 }
@@ -357,25 +460,40 @@ kiln_status kiln_eval_node_cpu(void *user, kiln_op_ctx *ctx)
     return fn(ctx);
 }
 
+/* Releases value v; its arena storage is poisoned for AddressSanitizer
+ * unless an output of the node that just ran took it over in place. */
+static void release(const run_arena *arena, kiln_tensor *vals, const kiln_op_ctx *ctx, int v)
+{
+    kiln_tensor *t = &vals[v];
+    int taken = 0;
+    for (int k = 0; k < ctx->n_out; k++)
+        taken |= ctx->out[k] && ctx->out[k] != t && ctx->out[k]->data == t->data;
+    if (arena->layout->slots[v].in_arena && !t->owns_data && t->data && !taken)
+        ARENA_POISON(t->data, t->nbytes);
+    kiln_tensor_clear(t);
+}
+
 /* Releases intermediates read for the last time at step i, and outputs
  * nobody reads. */
-static void release_dead(const kiln_plan *plan, kiln_tensor *vals, const kiln_op_ctx *ctx, int i)
+static void release_dead(const kiln_plan *plan, const run_arena *arena, kiln_tensor *vals, const kiln_op_ctx *ctx,
+                         int i)
 {
     const kiln_graph *g = plan->graph;
     const kiln_node *n = ctx->node;
     for (int k = 0; k < ctx->n_in; k++) {
         int v = n->inputs[k];
         if (v >= 0 && plan->last_use[v] == i && g->values[v].producer >= 0 && !g->values[v].is_graph_output)
-            kiln_tensor_clear(&vals[v]);
+            release(arena, vals, ctx, v);
     }
     for (int k = 0; k < ctx->n_out; k++) {
         int v = n->outputs[k];
         if (v >= 0 && plan->last_use[v] < 0 && !g->values[v].is_graph_output)
-            kiln_tensor_clear(&vals[v]);
+            release(arena, vals, ctx, v);
     }
 }
 
-static kiln_status run_node(const kiln_plan *plan, kiln_tensor *vals, unsigned char *arena, int i)
+static kiln_status run_node(const kiln_plan *plan, kiln_tensor *vals, const run_arena *arena, int i,
+                            const kiln_run_observer *observer)
 {
     const kiln_graph *g = plan->graph;
     int node = plan->order[i];
@@ -389,31 +507,45 @@ static kiln_status run_node(const kiln_plan *plan, kiln_tensor *vals, unsigned c
                               kiln_node_label(g, node, label, sizeof label), k);
     KILN_TRY(kiln_node_infer(&ctx));
     kiln_node_label(g, node, label, sizeof label);
-    KILN_TRY(place_outputs(plan, arena, &ctx, label));
-    kiln_status st = plan->backend.iface->run(plan->backend.ctx, plan->state[node], &ctx);
+    KILN_TRY(place_outputs(arena, &ctx, label));
+    const kiln_tactic *tactic = plan->tactics ? plan->tactics[node] : NULL;
+    kiln_status st = tactic && tactic->supports(&ctx)
+                         ? kiln_tactic_exec(tactic, &ctx)
+                         : plan->backend.iface->run(plan->backend.ctx, plan->state[node], &ctx);
     if (st != KILN_OK)
         return kiln_error_prefix(st, "node %s", label);
-    release_dead(plan, vals, &ctx, i);
+    if (observer)
+        KILN_TRY(observer->after_node(observer->user, g, node, out, ctx.n_out));
+    release_dead(plan, arena, vals, &ctx, i);
     return KILN_OK;
 }
 
-kiln_status kiln_plan_run(const kiln_plan *plan, kiln_tensor *vals)
+kiln_status kiln_plan_run_profile(const kiln_plan *plan, int profile, kiln_tensor *vals,
+                                  const kiln_run_observer *observer)
 {
     const kiln_graph *g = plan->graph;
-    unsigned char *arena = NULL;
+    if (profile >= plan->n_layouts)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "profile %d does not exist (the plan has %d)", profile,
+                          g->n_profiles);
+    run_arena arena = {&plan->layouts[profile > 0 ? profile : 0], NULL};
     for (int v = 0; v < g->n_values; v++)
         if (g->values[v].constant) {
             vals[v] = *g->values[v].constant;
             vals[v].owns_data = 0;
         }
-    KILN_TRY(arena_take(plan, &arena));
+    KILN_TRY(arena_take(arena.layout, &arena.base));
     kiln_status st = KILN_OK;
     for (int i = 0; i < g->n_nodes && st == KILN_OK; i++)
-        st = run_node(plan, vals, arena, i);
+        st = run_node(plan, vals, &arena, i, observer);
     /* after a failure some arena views are still bound: none may outlive the run */
     for (int v = 0; v < g->n_values; v++)
-        if (plan->slots[v].in_arena && !vals[v].owns_data)
+        if (arena.layout->slots[v].in_arena && !vals[v].owns_data)
             kiln_tensor_clear(&vals[v]);
-    arena_give(plan, arena);
+    arena_give(arena.layout, arena.base);
     return st;
+}
+
+kiln_status kiln_plan_run(const kiln_plan *plan, kiln_tensor *vals, const kiln_run_observer *observer)
+{
+    return kiln_plan_run_profile(plan, -1, vals, observer);
 }

@@ -15,21 +15,21 @@
 #include <string.h>
 
 typedef struct mem_block {
-    size_t size;   /* aligned bytes */
-    int first;     /* lifetime of the whole chain */
+    size_t size; /* aligned bytes */
+    int first;   /* lifetime of the whole chain */
     int last;
-    int id;        /* index of the chain's first buffer (tie-break) */
-    int made;      /* index before sorting: the one block_of holds */
+    int id;   /* index of the chain's first buffer (tie-break) */
+    int made; /* index before sorting: the one block_of holds */
     size_t offset;
 } mem_block;
 
 typedef struct planner {
     kiln_mem_buffer *bufs;
     int n;
-    int *block_of;      /* per buffer: its block */
+    int *block_of; /* per buffer: its block */
     mem_block *blocks;
     int n_blocks;
-    int *placed;        /* placed blocks of nonzero size, by ascending offset */
+    int *placed; /* placed blocks of nonzero size, by ascending offset */
     int n_placed;
 } planner;
 
@@ -41,8 +41,8 @@ static kiln_status check_buffers(const kiln_mem_buffer *bufs, int n)
             return kiln_error(KILN_ERR_INVALID_ARGUMENT, "memory plan: buffer %d has lifetime [%d, %d]", i, b->first,
                               b->last);
         if (b->reuse < -1 || b->reuse >= n || b->reuse == i)
-            return kiln_error(KILN_ERR_INVALID_ARGUMENT, "memory plan: buffer %d reuses buffer %d (of %d)", i,
-                              b->reuse, n);
+            return kiln_error(KILN_ERR_INVALID_ARGUMENT, "memory plan: buffer %d reuses buffer %d (of %d)", i, b->reuse,
+                              n);
     }
     return KILN_OK;
 }
@@ -229,17 +229,18 @@ kiln_status kiln_memory_plan(kiln_mem_buffer *bufs, int n, size_t *naive_bytes, 
     return st;
 }
 
-/* Unary elementwise ops whose CPU kernels compute y[i] from x[i] alone. */
+/* Unary elementwise ops whose CPU kernels compute y[i] from x[i] alone, and
+ * binary ones computing y[i] from a[i] and b broadcast (in place over a,
+ * which the caller only offers when it has y's shape). */
 static const char *const inplace_ops[] = {
-    "Relu",    "LeakyRelu", "Elu",      "Celu",      "Selu",       "ThresholdedRelu", "HardSigmoid", "HardSwish",
-    "Sigmoid", "Tanh",      "Softplus", "Softsign",  "Mish",       "Gelu",            "Swish",       "Clip",
-    "Neg",     "Abs",       "Sign",     "Shrink",    "BitwiseNot", "Not",             "Exp",         "Log",
-    "Sqrt",    "Erf",       "Floor",    "Ceil",      "Round",      "Reciprocal",      "Sin",         "Cos",
-    "Tan",     "Asin",      "Acos",     "Atan",      "Sinh",       "Cosh",            "Asinh",       "Acosh",
-    "Atanh",
-    /* binary: y[i] from a[i] and b broadcast, when a has y's shape */
-    "Add",     "Sub",       "Mul",      "Div",
-};
+    "Relu",        "LeakyRelu", "Elu",        "Celu",  "Selu",     "ThresholdedRelu",
+    "HardSigmoid", "HardSwish", "Sigmoid",    "Tanh",  "Softplus", "Softsign",
+    "Mish",        "Gelu",      "Swish",      "Clip",  "Neg",      "Abs",
+    "Sign",        "Shrink",    "BitwiseNot", "Not",   "Exp",      "Log",
+    "Sqrt",        "Erf",       "Floor",      "Ceil",  "Round",    "Reciprocal",
+    "Sin",         "Cos",       "Tan",        "Asin",  "Acos",     "Atan",
+    "Sinh",        "Cosh",      "Asinh",      "Acosh", "Atanh",    "Add",
+    "Sub",         "Mul",       "Div"};
 
 int kiln_op_inplace_input(const kiln_node *n)
 {

@@ -30,12 +30,12 @@
 #define KILN_MEM_ALIGN ((size_t)64)
 
 typedef struct kiln_mem_buffer {
-    size_t bytes;   /* in: size (0 is allowed) */
-    int first;      /* in: step that writes it, >= 0 */
-    int last;       /* in: last step that reads it, >= first */
-    int reuse;      /* in: index of a buffer it may overwrite in place, or -1 */
-    int shares;     /* out: the `reuse` buffer when in-place reuse was accepted, else -1 */
-    size_t offset;  /* out: offset in the arena, a multiple of KILN_MEM_ALIGN */
+    size_t bytes;  /* in: size (0 is allowed) */
+    int first;     /* in: step that writes it, >= 0 */
+    int last;      /* in: last step that reads it, >= first */
+    int reuse;     /* in: index of a buffer it may overwrite in place, or -1 */
+    int shares;    /* out: the `reuse` buffer when in-place reuse was accepted, else -1 */
+    size_t offset; /* out: offset in the arena, a multiple of KILN_MEM_ALIGN */
 } kiln_mem_buffer;
 
 /* Places n buffers. *naive_bytes: the sum of their sizes, each rounded up to

@@ -26,6 +26,11 @@ def check(cond, what):
         print(f"FAIL: {what}")
 
 
+def rel_l2(a, b):
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    return np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30)
+
+
 def kiln(*args):
     return subprocess.run([KILN, *args], capture_output=True, text=True, timeout=300)
 
@@ -71,7 +76,8 @@ def test_run_and_inspect(tmp):
     y = np.load(os.path.join(out, "logits.npy"))
     check(y.shape == (4, 10) and y.dtype == np.float32 and np.isfinite(y).all(), "logits.npy shape and dtype")
     r2 = kiln("run", SAMPLE, "--shape", "input=4x3x64x64", "--output-dir", out + "2")
-    check(np.array_equal(y, np.load(os.path.join(out + "2", "logits.npy"))), "random inputs are deterministic")
+    # each run builds its own engine and the autotuner may pick another tactic, which may round differently
+    check(rel_l2(y, np.load(os.path.join(out + "2", "logits.npy"))) <= 1e-5, "random inputs are deterministic")
     x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
     np.save(os.path.join(tmp, "x.npy"), x)
     r = kiln("run", SAMPLE, "--input", f"input={tmp}/x.npy", "--output-dir", out + "3", "--iterations", "3")
@@ -98,8 +104,8 @@ def test_engine_files(tmp):
         r = kiln("run", m, "--input", f"input={tmp}/xe.npy", "--output-dir", d)
         check(r.returncode == 0, f"run {m}: {r.stderr}")
         outs.append(np.load(os.path.join(d, "logits.npy")) if r.returncode == 0 else None)
-    check(outs[0] is not None and outs[1] is not None and np.array_equal(outs[0], outs[1]),
-          "engine file gives the model's outputs")
+    check(outs[0] is not None and outs[1] is not None and rel_l2(outs[1], outs[0]) <= 1e-5,
+          "engine file gives the model's outputs (up to the rounding of the tactics each build chose)")
     data = bytearray(open(engine, "rb").read())
     data[len(data) // 2] ^= 0x55
     open(engine + ".bad", "wb").write(data)

@@ -1,18 +1,24 @@
-"""Float64 numpy references for the ops where onnx.reference has no
-implementation (GlobalLpPool, MaxRoiPool, Scatter), computes in float32 (Erf
-and so Gelu, HardSwish's alpha, GridSample's coordinates, AffineGrid, LinearAttention, CausalConvWithState's SiLU,
-GroupNormalization's and MeanVarianceNormalization's function bodies), is
-wrong (LpNormalization, LRN, the opset < 13 Softmax family, ConvTranspose with
-groups or output_shape, Pad with negative pads, a negative GatherElements axis,
-Unique with sorted=0) or leaves attributes out (RNN/GRU/LSTM ignore
-sequence_lens, clip and most activations).
+"""Float64 numpy references for the ops where onnx.reference
+- has no implementation: GlobalLpPool, MaxRoiPool, Scatter;
+- computes in float32: Erf (and so Gelu), HardSwish's alpha, GridSample's
+  coordinates, AffineGrid, LinearAttention, CausalConvWithState's SiLU, the
+  function bodies of GroupNormalization and MeanVarianceNormalization,
+  DequantizeLinear of int32, Resize's cubic weights (fixed by OVERRIDES);
+- is wrong: LpNormalization, LRN, the opset < 13 Softmax family,
+  ConvTranspose with groups or output_shape, Pad with negative pads,
+  GatherElements with a negative axis, Unique with sorted=0, Upsample with
+  fractional linear scales;
+- leaves attributes out: RNN/GRU/LSTM ignore sequence_lens, clip and most
+  activations.
 
 Each reference takes the node's inputs in order (None for an omitted optional
-input) and its attributes as keywords, and returns the list of outputs.
-OVERRIDES replaces onnx.reference's implementation of an op everywhere."""
+input) and its attributes as keywords (some only to accept them), and returns
+the list of outputs. OVERRIDES replaces onnx.reference's implementation of an
+op for every case."""
 import math
 
 import numpy as np
+from onnx import helper
 from onnx.reference.ops.op_resize import Resize as _Resize
 
 
@@ -113,7 +119,8 @@ def affine_grid(theta, size, align_corners=0):
 
 def linear_attention(query, key, value, past_state=None, decay=None, beta=None, *, q_num_heads, kv_num_heads,
                      scale=0.0, update_rule="gated_delta", chunk_size=None):
-    """The recurrence of onnx.reference's LinearAttention, in float64."""
+    """The recurrence of onnx.reference's LinearAttention, in float64; the
+    update rule follows from which of decay and beta are given."""
     b, t, _ = query.shape
     d_k = query.shape[-1] // q_num_heads
     d_v = value.shape[-1] // kv_num_heads
@@ -271,7 +278,8 @@ def conv_transpose(x, w, b=None, *, group=1, strides=None, pads=None, dilations=
     strides, dilations = strides or [1] * dims, dilations or [1] * dims
     pads, output_padding = pads or [0] * (2 * dims), output_padding or [0] * dims
     c_out = w.shape[1] * group
-    full = [(i - 1) * s + (k - 1) * d + 1 + p for i, s, k, d, p in zip(spatial, strides, kernel, dilations, output_padding)]
+    full = [(i - 1) * s + (k - 1) * d + 1 + p
+            for i, s, k, d, p in zip(spatial, strides, kernel, dilations, output_padding)]
     if output_shape:  # the padding that gives output_shape, the odd unit at the start (auto_pad NOTSET)
         total = [f - o for f, o in zip(full, output_shape)]
         pads = [t - t // 2 for t in total] + [t // 2 for t in total]
@@ -355,13 +363,13 @@ def unique(x, axis=None, sorted=1):
     if not sorted:
         order = np.argsort(first)
         rank = np.argsort(order)
-        values, first, counts, inverse = np.take(values, order, axis=axis or 0), first[order], counts[order], rank[inverse]
+        values, first, counts = np.take(values, order, axis=axis or 0), first[order], counts[order]
+        inverse = rank[inverse]
     return [values, first, inverse.reshape(-1), counts]
 
 
 def bitcast_float32(x, to):
     """BitCast of float32 data: the float64 copy would change the bit width."""
-    from onnx import helper
     return [x.astype(np.float32).view(helper.tensor_dtype_to_np_dtype(to))]
 
 
@@ -372,7 +380,8 @@ def _reflect(v, lo, hi):
     folds = np.floor(dist / span)
     rest = dist - folds * span
     even = folds % 2 == 0
-    return np.where(v < lo, np.where(even, lo + rest, hi - rest), np.where(v > hi, np.where(even, hi - rest, lo + rest), v))
+    low, high = np.where(even, lo + rest, hi - rest), np.where(even, hi - rest, lo + rest)
+    return np.where(v < lo, low, np.where(v > hi, high, v))
 
 
 def _keys_cubic(t, a=-0.75):

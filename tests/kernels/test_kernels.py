@@ -7,14 +7,14 @@ draws fresh random inputs (seeded from the clock unless --seed is given; the
 seed is printed), runs the model through `kiln run`, and computes the
 reference with onnx.reference.ReferenceEvaluator on a float64 copy of the
 model fed the same values in float64 (or with the case's numpy reference, see
-references.py). It prints one line per case with the relative L2 error
-||out - ref|| / ||ref|| and the case's tolerance, then "N passed, M failed,
-K skipped, J known failures", and exits 1 on any failure.
+references.py). It prints one line per case (op, input shapes, dtype,
+relative L2 error ||out - ref|| / ||ref||, tolerance, attributes), then
+"N passed, M failed, K skipped", and exits 1 on any failure.
 
 Integer and bool outputs and data-movement ops must match bitwise. A case
 marked as a known kiln bug prints "known" while it fails and counts as a
-failure once it passes (so that the mark is removed). Recurrent cases are
-skipped while kiln reports them as unsupported ops.
+failure once it passes (so that the mark is removed). Cases marked
+may_be_unsupported are skipped while kiln reports "unsupported op".
 
 usage: test_kernels.py [--kiln PATH] [--seed N] [--small] [--only REGEX]
                        [--case I]... [--save DIR] [--jobs N]"""
@@ -125,7 +125,9 @@ def run_kiln(kiln, case, model, inputs, workdir):
             args += ["--input", f"in{i}={path}"]
     r = subprocess.run(args, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
-        return None, (r.stderr.strip() or f"exit code {r.returncode}").splitlines()[-1]
+        lines = r.stderr.strip().splitlines() or [f"exit code {r.returncode}"]
+        sanitizer = [line for line in lines if "ERROR: " in line or "runtime error" in line]
+        return None, (sanitizer or lines)[-1 if not sanitizer else 0]
     return [np.load(os.path.join(workdir, "out", f"out{i}.npy")) for i in case.output_slots()], None
 
 
@@ -137,7 +139,7 @@ def compare(got, want, expected_dtype, tol):
         return np.inf, f"dtype {got.dtype}, expected {expected_dtype}"
     if got.shape != want.shape:
         return np.inf, f"shape {got.shape}, expected {want.shape}"
-    if tol == EXACT or got.dtype.kind not in "f":
+    if tol == EXACT:
         want = want.astype(got.dtype)
         if got.dtype.kind == "f":
             differ = got.view(f"u{got.itemsize}") != want.view(f"u{want.itemsize}")
@@ -180,7 +182,7 @@ def run_case(kiln, index, case, seed, save_dir):
     if error:
         if case.may_be_unsupported and "unsupported op" in error:
             return "skip", "-", "-", error
-        return known("FAIL", case), "-", "-", f"kiln: {error}"
+        return known("FAIL", case), "-", "-", f"kiln failed: {error}"
     worst, details, failed, tols = 0.0, [], False, set()
     for i, (g, w, elem_type) in enumerate(zip(got, want, out_types)):
         expected_dtype = np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))
@@ -196,12 +198,14 @@ def run_case(kiln, index, case, seed, save_dir):
 
 
 def known(status, case):
+    """A known failure's status: known while it fails, FIXED once it passes."""
     if not case.known_failure:
         return status
     return "known" if status == "FAIL" else "FIXED"
 
 
 def describe(case):
+    """Text for a case's inputs, dtype and attributes."""
     def one(spec):
         if spec is None:
             return "-"
@@ -215,6 +219,7 @@ def describe(case):
     floats = any(s is not None and s.dtype is FLOAT for s in case.inputs)
     first = next((s for s in case.inputs if s is not None), None)
     dtype = np.dtype(case.dtype if floats or first is None else first.dtype).name
+
     def value(key, v):
         if key in ("to", "dtype"):
             return TensorProto.DataType.Name(v)
@@ -241,24 +246,34 @@ def main():
              if (not args.only or re.search(args.only, case.op)) and (not args.case or i in args.case)]
     start = time.time()
     counts = {"ok": 0, "FAIL": 0, "skip": 0, "known": 0, "FIXED": 0}
-    per_family = {}
+    per_family, failing = {}, []
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         futures = [pool.submit(run_case, args.kiln, i, case, seed, args.save) for i, _, case in table]
         for (i, family, case), future in zip(table, futures):
             status, err, tol, detail = future.result()
             counts[status] += 1
             per_family.setdefault(family, []).append(status)
+            if status in ("FAIL", "FIXED"):
+                failing.append(i)
             shapes, dtype, attrs = describe(case)
             print(f"{status:>5} #{i:<3} {case.op:<25} {shapes:<38} {dtype:<8} err {err:<8} tol {tol:<6} {attrs}")
             if status != "ok" and detail:
                 print(f"{'':11}{detail}")
+            if status != "ok" and case.why:
+                print(f"{'':11}tolerance {tol}: {case.why}")
             if status in ("known", "FIXED"):
                 print(f"{'':11}known failure: {case.known_failure}"
                       + (" -- it passes now: remove the mark" if status == "FIXED" else ""))
     print("per family: " + ", ".join(f"{f} {len(s)}" for f, s in per_family.items()))
     print(f"time {time.time() - start:.1f} s")
     failed = counts["FAIL"] + counts["FIXED"]
-    print(f"{counts['ok']} passed, {failed} failed, {counts['skip']} skipped, {counts['known']} known failures")
+    if failed:
+        cases = " ".join(f"--case {i}" for i in failing)
+        print(f"reproduce: {sys.argv[0]} --kiln {args.kiln} --seed {seed}{' --small' if args.small else ''} {cases}"
+              " --save DIR  (DIR/caseI_OP/ then holds model.onnx, the inputs, the reference and kiln's outputs)")
+    if counts["known"]:
+        print(f"{counts['known']} known failures (see above; not counted below)")
+    print(f"{counts['ok']} passed, {failed} failed, {counts['skip']} skipped")
     return 1 if failed else 0
 
 

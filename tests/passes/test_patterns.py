@@ -108,7 +108,7 @@ def layer_norm_nodes(x, axes, opset, square="pow", divide="div", affine=("scale"
         nodes += [node("Reciprocal", ["std"], "inv"), node("Mul", ["inv", "d"], "normed")]
     last = "normed"
     if "scale" in affine:
-        nodes.append(node("Mul", [affine[0], last], "scaled"))
+        nodes.append(node("Mul", ["scale", last], "scaled"))
         last = "scaled"
     if "bias" in affine:
         nodes.append(node("Add", [last, "bias"], "shifted"))
@@ -155,6 +155,12 @@ def test_layernorm_negative():
     m = ln_model([2, 5, 16], [-1], affine=())
     m.graph.node[3].attribute[0].ints[:] = [1, 2]
     run_case("ln_axes_differ", m, x, "fuse_layernorm: ", 7, fused=False)
+    # keepdims = 0: the mean broadcasts along the wrong axis
+    m = ln_model([4, 4], [-1])
+    for n in m.graph.node:
+        if n.op_type == "ReduceMean":
+            n.attribute[1].i = 0
+    run_case("ln_keepdims_0", m, {"x": randn(4, 4)}, "fuse_layernorm: ", 9, fused=False)
 
 
 # -- Gelu ---------------------------------------------------------------------

@@ -63,6 +63,43 @@ static void test_inputs_checked(kiln_engine *engine)
     kiln_context_free(ctx);
 }
 
+typedef struct layer_log {
+    int layers, stop_after;
+    int saw_logits;
+} layer_log;
+
+static int count_layers(void *user, const kiln_node_info *layer, int n, const kiln_tensor_view *out)
+{
+    layer_log *log = user;
+    log->layers++;
+    for (int k = 0; k < n; k++)
+        if (out[k].name && !strcmp(out[k].name, "logits") && out[k].dims[1] == 10 && out[k].data)
+            log->saw_logits = 1;
+    return layer->op_type[0] && log->stop_after && log->layers >= log->stop_after;
+}
+
+static void test_layer_callback(kiln_engine *engine)
+{
+    kiln_context *ctx = NULL;
+    int64_t dims[] = {1, 3, 64, 64};
+    float *x = ones(3 * 64 * 64);
+    layer_log log = {0, 0, 0};
+    int n_layers = 0;
+    kiln_engine_num_layers(engine, &n_layers);
+    CHECK(kiln_context_create(engine, &ctx) == KILN_OK);
+    CHECK(kiln_context_set_layer_callback(ctx, count_layers, &log) == KILN_OK);
+    CHECK(kiln_context_set_input(ctx, "input", KILN_FLOAT32, 4, dims, x, sizeof(float) * 3 * 64 * 64) == KILN_OK);
+    CHECK(kiln_context_run(ctx) == KILN_OK);
+    CHECK(log.layers == n_layers && log.saw_logits);
+    log = (layer_log){0, 2, 0};
+    CHECK_ERR(kiln_context_run(ctx), KILN_ERR_INVALID_ARGUMENT, "stopped by the layer callback");
+    CHECK(log.layers == 2);
+    CHECK(kiln_context_set_layer_callback(ctx, NULL, NULL) == KILN_OK);
+    CHECK(kiln_context_run(ctx) == KILN_OK);
+    free(x);
+    kiln_context_free(ctx);
+}
+
 typedef struct worker {
     kiln_engine *engine;
     int batch;
@@ -166,6 +203,7 @@ int main(void)
         kiln_network_free(net); /* the engine keeps the graph alive */
         net = NULL;
         test_inputs_checked(engine);
+        test_layer_callback(engine);
         test_threads(engine);
     }
     kiln_engine_free(engine);

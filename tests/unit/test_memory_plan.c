@@ -2,9 +2,9 @@
  * test_memory_plan.c - the activation memory planner: a property test over
  * thousands of random buffer sets (no two buffers alive at one step overlap,
  * offsets aligned, planned <= naive, never below the live-bytes lower
- * bound), in-place reuse rules, and the executor running small graphs from
+ * bound), in-place reuse rules, the executor running small graphs from
  * the arena (in-place chains, mixed static and dynamic shapes, several
- * threads on one plan).
+ * threads on one plan), and kiln_engine_memory.
  */
 #include <math.h>
 #include <pthread.h>
@@ -33,18 +33,29 @@ static uint64_t rnd(void)
     return z ^ (z >> 31);
 }
 
-static int rnd_int(int n) { return (int)(rnd() % (uint64_t)n); }
+static int rnd_int(int n)
+{
+    return (int)(rnd() % (uint64_t)n);
+}
 
-static size_t aligned(size_t b) { return (b + AL - 1) / AL * AL; }
+static size_t aligned(size_t b)
+{
+    return (b + AL - 1) / AL * AL;
+}
 
 static size_t random_size(void)
 {
     switch (rnd_int(8)) {
-    case 0: return 0;
-    case 1: return 1 + (size_t)rnd_int(100);
-    case 2: return (size_t)1 << (6 + rnd_int(20));
-    case 3: return AL * (size_t)(1 + rnd_int(8));
-    default: return 1 + (size_t)rnd_int(1 << 16);
+    case 0:
+        return 0;
+    case 1:
+        return 1 + (size_t)rnd_int(100);
+    case 2:
+        return (size_t)1 << (6 + rnd_int(20));
+    case 3:
+        return AL * (size_t)(1 + rnd_int(8));
+    default:
+        return 1 + (size_t)rnd_int(1 << 16);
     }
 }
 
@@ -324,7 +335,7 @@ static int run_and_compare(const kiln_plan *plan, int x, int e)
     kiln_tensor_set_shape(&vals[x], KILN_FLOAT32, 3, dims234);
     vals[x].data = xs;
     vals[x].nbytes = sizeof xs;
-    int bad = kiln_plan_run(plan, vals) != KILN_OK || !vals[e].data || !vals[e].owns_data;
+    int bad = kiln_plan_run(plan, vals, NULL) != KILN_OK || !vals[e].data || !vals[e].owns_data;
     for (int i = 0; !bad && i < 24; i++)
         bad = fabsf(((float *)vals[e].data)[i] - inplace_ref(xs[i])) > 1e-5f;
     for (int v = 0; v < plan->graph->n_values; v++)
@@ -415,7 +426,7 @@ static void test_executor_no_inplace(void)
     kiln_tensor_set_shape(&vals[x], KILN_FLOAT32, 3, dims234);
     vals[x].data = xs;
     vals[x].nbytes = sizeof xs;
-    CHECK(kiln_plan_run(&plan, vals) == KILN_OK);
+    CHECK(kiln_plan_run(&plan, vals, NULL) == KILN_OK);
     int bad = 0;
     for (int i = 0; i < 24; i++) {
         float r = xs[i] > 0 ? xs[i] : 0;
@@ -464,7 +475,7 @@ static void test_executor_mixed(void)
         kiln_tensor_set_shape(&vals[s], KILN_INT64, 1, &two);
         vals[s].data = shape;
         vals[s].nbytes = sizeof shape;
-        CHECK(kiln_plan_run(&plan, vals) == KILN_OK);
+        CHECK(kiln_plan_run(&plan, vals, NULL) == KILN_OK);
         CHECK(vals[y].rank == 2 && vals[y].dims[0] == 3 && vals[y].dims[1] == 4);
         int bad = 0;
         for (int i = 0; i < 12; i++)
@@ -490,6 +501,32 @@ static void test_inplace_ops(void)
     CHECK(kiln_op_inplace_input(&n) == -1);
 }
 
+/* kiln_engine_memory: fixed shapes put every activation in the arena. */
+static void test_engine_memory(void)
+{
+    kiln_network *net = NULL;
+    size_t naive = 0, planned = 0, dynamic_naive = 0;
+    CHECK(kiln_network_from_file(KILN_SOURCE_DIR "/models/sample_cnn.onnx", &net) == KILN_OK);
+    for (int fixed = 0; net && fixed < 2; fixed++) {
+        kiln_builder_config *cfg = NULL;
+        kiln_engine *engine = NULL;
+        int64_t dims[] = {2, 3, 64, 64};
+        CHECK(kiln_builder_config_create(&cfg) == KILN_OK);
+        if (fixed)
+            CHECK(kiln_builder_config_set_input_shape(cfg, "input", 4, dims) == KILN_OK);
+        CHECK(kiln_engine_build(net, cfg, &engine) == KILN_OK);
+        CHECK(kiln_engine_memory(engine, &naive, &planned) == KILN_OK);
+        /* with a symbolic batch only the small shape tensors have fixed sizes */
+        CHECK(fixed ? planned > 0 && planned < naive && naive > dynamic_naive : planned <= naive);
+        dynamic_naive = fixed ? dynamic_naive : naive;
+        CHECK_ERR(kiln_engine_memory(engine, NULL, &planned), KILN_ERR_INVALID_ARGUMENT, "naive_bytes");
+        kiln_engine_free(engine);
+        kiln_builder_config_free(cfg);
+    }
+    CHECK_ERR(kiln_engine_memory(NULL, &naive, &planned), KILN_ERR_INVALID_ARGUMENT, "engine");
+    kiln_network_free(net);
+}
+
 int main(void)
 {
     test_random_plans();
@@ -501,5 +538,6 @@ int main(void)
     test_executor_no_inplace();
     test_executor_mixed();
     test_executor_threads();
+    test_engine_memory();
     return test_summary();
 }

@@ -17,10 +17,12 @@
 int cmd_build(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 void usage_build(FILE *f);
 void usage_run(FILE *f);
 void usage_inspect(FILE *f);
+void usage_compare(FILE *f);
 
 /* "1x3x224x224" -> dims; returns 0 on a malformed shape. */
 int cli_parse_shape(const char *s, int *rank, int64_t *dims);
@@ -31,5 +33,40 @@ int cli_fail(const char *what);
 double cli_now_ms(void);
 /* Writes a shape such as 1x3x224x224 (batch for symbols) into buf. */
 const char *cli_shape_str(const kiln_io_info *info, char *buf, size_t len);
+
+/* The inputs of a run (cli_inputs.c): --input NAME=FILE.npy, --shape
+ * NAME=DIMS and --seed N, then one tensor per engine input. */
+struct kiln_tensor;
+typedef struct cli_inputs {
+    uint64_t seed;
+    int n_files, n_shapes, n_tensors;
+    char **file_names;   /* --input NAME */
+    const char **files;  /* --input FILE, borrowed from argv */
+    char **shape_names;  /* --shape NAME */
+    int *shape_ranks;
+    int64_t (*shape_dims)[KILN_MAX_RANK];
+    struct kiln_tensor *tensors; /* from cli_inputs_prepare: one per engine input, in its order */
+} cli_inputs;
+
+/* Room for the flags of argc arguments; 0 when out of memory. */
+int cli_inputs_init(cli_inputs *in, int argc);
+void cli_inputs_free(cli_inputs *in);
+/* Takes flag arg with its value val (NULL when missing) when it is --input,
+ * --shape or --seed: 1 taken, 0 not an input flag, -1 malformed (message
+ * printed, prefixed "kiln CMD:"). */
+int cli_inputs_arg(cli_inputs *in, const char *cmd, const char *arg, const char *val);
+/* Fixes the --shape shapes in a build config; 0 or CLI_EXIT_FAIL. */
+int cli_inputs_configure(const cli_inputs *in, kiln_builder_config *cfg);
+/* Loads the .npy files and makes deterministic random data for the other
+ * inputs of engine; 0 or CLI_EXIT_FAIL (message printed). */
+int cli_inputs_prepare(cli_inputs *in, const char *cmd, const kiln_engine *engine);
+/* Loads MODEL when it is an engine file, else parses and builds it at
+ * opt_level with the --shape shapes; times in ms. 0 or CLI_EXIT_FAIL. */
+int cli_open_engine(const char *model, int opt_level, const cli_inputs *in, kiln_engine **engine, double *t_load,
+                    double *t_build);
+/* Binds the prepared tensors into ctx under the names of engine's inputs
+ * (ctx may run another engine with inputs of the same names); errors are
+ * reported as "kiln: <what>: ...". */
+int cli_inputs_bind(const cli_inputs *in, const kiln_engine *engine, kiln_context *ctx, const char *what);
 
 #endif

@@ -1,12 +1,14 @@
 /*
  * cmd_inspect.c - `kiln inspect MODEL`: inputs, outputs, op histogram, node
- * count, parameters and a FLOP estimate.
+ * count, parameters and a FLOP estimate; for an engine file, also its
+ * optimization profiles.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "core/tensor.h"
 
 void usage_inspect(FILE *f)
 {
@@ -125,6 +127,29 @@ static int print_optimized(const kiln_network *net, const kiln_builder_config *c
     return 0;
 }
 
+/* Every optimization profile: each input's min, opt and max shapes. */
+static void print_profiles(const kiln_engine *engine)
+{
+    int n = 0, n_inputs = 0;
+    kiln_engine_num_profiles(engine, &n);
+    kiln_engine_num_io(engine, 0, &n_inputs);
+    printf("profiles: %d\n", n);
+    for (int p = 0; p < n; p++) {
+        printf("  profile %d:\n", p);
+        for (int i = 0; i < n_inputs; i++) {
+            kiln_io_info info;
+            int rank = 0;
+            int64_t lo[KILN_MAX_RANK], opt[KILN_MAX_RANK], hi[KILN_MAX_RANK];
+            char a[128], b[128], c[128];
+            if (kiln_engine_io(engine, 0, i, &info) != KILN_OK ||
+                kiln_engine_profile_shape(engine, p, info.name, &rank, lo, opt, hi) != KILN_OK)
+                continue;
+            printf("    %-22s min %s  opt %s  max %s\n", info.name, kiln_shape_str(lo, rank, a, sizeof a),
+                   kiln_shape_str(opt, rank, b, sizeof b), kiln_shape_str(hi, rank, c, sizeof c));
+        }
+    }
+}
+
 static int inspect_engine(const char *path)
 {
     kiln_engine *engine = NULL;
@@ -133,6 +158,7 @@ static int inspect_engine(const char *path)
     printf("engine: %s\n", path);
     print_io(NULL, engine, 0);
     print_io(NULL, engine, 1);
+    print_profiles(engine);
     print_engine(engine, -1, 1);
     kiln_engine_free(engine);
     return 0;

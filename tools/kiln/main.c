@@ -16,6 +16,8 @@ static void usage(FILE *f)
                "  run MODEL      run a model or engine on inputs from .npy files or on deterministic random data\n"
                "  inspect MODEL  print inputs, outputs, op histogram, node, parameter and FLOP counts; for an\n"
                "                 engine, its layers and their tactics\n"
+               "  compare MODEL  run the optimized engine (or an engine file) and the unoptimized model on the same\n"
+               "                 inputs and report the errors per output, or per layer with --per-layer\n"
                "  help COMMAND   describe a command's flags (same as kiln COMMAND --help)\n\n"
                "options:\n"
                "  --help         this text\n"
@@ -52,6 +54,8 @@ int main(int argc, char **argv)
             usage_run(stdout);
         else if (argc > 2 && !strcmp(argv[2], "inspect"))
             usage_inspect(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "compare"))
+            usage_compare(stdout);
         else
             usage(stdout);
         return 0;
@@ -62,6 +66,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "inspect"))
         return cmd_inspect(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare"))
+        return cmd_compare(argc - 1, argv + 1);
     fprintf(stderr, "kiln: unknown command '%s' (see kiln --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -9,12 +9,16 @@
  * GEMMs in the working precision (float32 for float16/bfloat16/float32,
  * float64 for float64) that read the heads in place through strides, so 3-D
  * inputs need no transposes. Each score row then goes through softcap, the
- * additive bias and the softmax in double. A row whose bias is -inf
- * everywhere (nothing to attend) gives zero probabilities, as ONNX requires.
+ * additive bias and the softmax: in float32 for float32 work (vectorizable
+ * blocks, a polynomial expf, the bias row reused while it does not change,
+ * as with a (b, 1, 1, s) mask), in double for float64 work or when
+ * softmax_precision asks for double. A row whose bias is -inf everywhere
+ * (nothing to attend) gives zero probabilities, as ONNX requires.
  */
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +40,7 @@ typedef struct attn_plan {
     int64_t batch, q_heads, kv_heads, q_seq, kv_seq, past, total, head, v_head;
     double scale, softcap;
     int causal, mode;
+    int row_f64;         /* score rows in double (float64 work or softmax_precision) */
     int64_t left, right; /* window bounds, -1: unbounded */
     kiln_dtype work;     /* KILN_FLOAT32 or KILN_FLOAT64 */
     size_t esize;
@@ -154,9 +159,10 @@ static kiln_status read_attrs(const kiln_op_ctx *ctx, attn_plan *p)
     if (p->left < -1 || p->right < -1)
         return kiln_error(KILN_ERR_SHAPE, "left_window_size and right_window_size must be -1 or nonnegative");
     const kiln_attr *sp = kiln_attr_find(n, "softmax_precision");
-    /* the softmax runs in double, at least as precise as any allowed value */
+    /* the softmax runs in float32 or double, at least as precise as any allowed value */
     if (sp && (sp->type != KILN_ATTR_INT || !kiln_is_std_float((kiln_dtype)sp->i)))
         return kiln_error(KILN_ERR_UNSUPPORTED, "softmax_precision %lld is not supported", (long long)sp->i);
+    p->row_f64 = sp && sp->i == KILN_FLOAT64;
     return KILN_OK;
 }
 
@@ -383,11 +389,12 @@ static void softmax_row(double *row, int64_t n)
         row[j] /= sum;
 }
 
-/* Writes row[total] as row (b, h, i) of qk_matmul_output. */
-static void write_qk(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t h, int64_t i, const double *row)
+/* Writes row[total] of type dt as row (b, h, i) of qk_matmul_output. */
+static void write_qk(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t h, int64_t i, const void *row,
+                     kiln_dtype dt)
 {
     size_t at = (size_t)(((b * p->q_heads + h) * p->q_seq + i) * p->total);
-    kiln_convert(row, KILN_FLOAT64, (char *)qk->data + at * kiln_dtype_size(qk->dtype), qk->dtype, (size_t)p->total);
+    kiln_convert(row, dt, (char *)qk->data + at * kiln_dtype_size(qk->dtype), qk->dtype, (size_t)p->total);
 }
 
 /* Turns score row i of head (b, h) in `tile` into probabilities. */
@@ -398,23 +405,23 @@ static void process_row(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t 
     for (int64_t j = 0; j < t; j++)
         row[j] = p->work == KILN_FLOAT32 ? ((float *)tile)[i * t + j] : ((double *)tile)[i * t + j];
     if (qk && p->mode == QK_RAW)
-        write_qk(p, qk, b, h, i, row);
+        write_qk(p, qk, b, h, i, row, KILN_FLOAT64);
     if (p->softcap > 0)
         for (int64_t j = 0; j < t; j++)
             row[j] = p->softcap * tanh(row[j] / p->softcap);
     if (qk && p->mode == QK_SOFTCAP)
-        write_qk(p, qk, b, h, i, row);
+        write_qk(p, qk, b, h, i, row, KILN_FLOAT64);
     int all_masked = bias_row(p, b, h, i, bias);
     for (int64_t j = 0; j < t; j++)
         row[j] += bias[j];
     if (qk && p->mode == QK_BIAS)
-        write_qk(p, qk, b, h, i, row);
+        write_qk(p, qk, b, h, i, row, KILN_FLOAT64);
     softmax_row(row, t);
     /* nothing to attend: zero probabilities (decided on the bias, not the scores) */
     if (all_masked)
         memset(row, 0, (size_t)t * sizeof(double));
     if (qk && p->mode == QK_SOFTMAX)
-        write_qk(p, qk, b, h, i, row);
+        write_qk(p, qk, b, h, i, row, KILN_FLOAT64);
     for (int64_t j = 0; j < t; j++) {
         if (p->work == KILN_FLOAT32)
             ((float *)tile)[i * t + j] = (float)row[j];
@@ -423,19 +430,242 @@ static void process_row(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t 
     }
 }
 
+/* ---- float32 score rows ----------------------------------------------- */
+
+/* The row loops below work in blocks of LANES elements: compilers vectorize
+ * a loop with this fixed trip count at -O2, and leave one over n scalar. */
+enum { LANES = 8 };
+
+typedef union fbits {
+    float f;
+    uint32_t u;
+} fbits;
+
+/*
+ * e^x for x <= 0 (NaN passes through), without branches so that a block of
+ * them vectorizes. Cephes' expf: x = n ln2 + r with n = round(x / ln2),
+ * rounded by adding 1.5 * 2^23; ln2 in two parts so that r is exact to
+ * rounding; e^r for |r| <= ln2 / 2 by a degree-7 polynomial; 2^n built in
+ * the exponent bits. Against exp() in double, on every float in [-87, 0],
+ * the error is below 1 ulp (0.99 ulp at worst). Below -87 (-inf included)
+ * the result is 0: e^x < 2^-125 there is nothing beside the 1 that the row
+ * maximum contributes, and 2^n would leave the normal range.
+ */
+static inline float exp_nonpos(float x)
+{
+    const float round_magic = 12582912.0f; /* 1.5 * 2^23 */
+    fbits t, magic = {round_magic}, scale, y;
+    t.f = x * 1.44269504088896341f + round_magic;
+    float n = t.f - round_magic;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float poly = 1.9875691500e-4f;
+    poly = poly * r + 1.3981999507e-3f;
+    poly = poly * r + 8.3334519073e-3f;
+    poly = poly * r + 4.1665795894e-2f;
+    poly = poly * r + 1.6666665459e-1f;
+    poly = poly * r + 5.0000001201e-1f;
+    poly = poly * r * r + r + 1.0f;
+    /* n sits in the low mantissa bits of t */
+    scale.u = (t.u - magic.u + 127u) << 23;
+    y.f = poly * scale.f;
+    /* all ones, keeping y, unless x < -87; a NaN x compares false and stays NaN */
+    y.u &= (uint32_t)(x < -87.0f) - 1u;
+    return y.f;
+}
+
+static inline void max_block(const float *restrict x, float *restrict m)
+{
+    for (int k = 0; k < LANES; k++)
+        m[k] = x[k] > m[k] ? x[k] : m[k];
+}
+
+/* x[k] = e^(x[k] - mx), summed into sum[k] */
+static inline void exp_block(float *restrict x, float mx, double *restrict sum)
+{
+    for (int k = 0; k < LANES; k++) {
+        x[k] = exp_nonpos(x[k] - mx);
+        sum[k] += x[k];
+    }
+}
+
+static inline void add_block(float *restrict x, const float *restrict y)
+{
+    for (int k = 0; k < LANES; k++)
+        x[k] += y[k];
+}
+
+static inline void scale_block(float *restrict x, float s)
+{
+    for (int k = 0; k < LANES; k++)
+        x[k] *= s;
+}
+
+static void add_row(float *restrict row, const float *restrict bias, int64_t n)
+{
+    int64_t j = 0;
+    for (; j + LANES <= n; j += LANES)
+        add_block(row + j, bias + j);
+    for (; j < n; j++)
+        row[j] += bias[j];
+}
+
+/* Softmax of row[n] in place, as softmax_row does it: the maximum (NaN
+ * aside) subtracted, a row of -inf gives zeros, a NaN makes the row NaN.
+ * The exponentials are summed in double, one partial sum per lane. */
+static void softmax_f32(float *row, int64_t n)
+{
+    float lane_max[LANES], tail[LANES];
+    double lane_sum[LANES] = {0};
+    int64_t full = n - n % LANES, j;
+    for (int k = 0; k < LANES; k++)
+        lane_max[k] = -INFINITY;
+    for (j = 0; j < full; j += LANES)
+        max_block(row + j, lane_max);
+    float mx = -INFINITY;
+    for (int k = 0; k < LANES; k++)
+        mx = lane_max[k] > mx ? lane_max[k] : mx;
+    for (j = full; j < n; j++)
+        mx = row[j] > mx ? row[j] : mx;
+    if (mx == -INFINITY)
+        mx = 0;
+    for (j = 0; j < full; j += LANES)
+        exp_block(row + j, mx, lane_sum);
+    if (full < n) {
+        /* the last partial block, padded with -inf (adding e^-inf = 0) */
+        for (int k = 0; k < LANES; k++)
+            tail[k] = full + k < n ? row[full + k] : -INFINITY;
+        exp_block(tail, mx, lane_sum);
+        memcpy(row + full, tail, (size_t)(n - full) * sizeof(float));
+    }
+    double sum = 0;
+    for (int k = 0; k < LANES; k++)
+        sum += lane_sum[k];
+    if (sum == 0)
+        sum = 1;
+    float inv = (float)(1.0 / sum);
+    for (j = 0; j < full; j += LANES)
+        scale_block(row + j, inv);
+    for (j = full; j < n; j++)
+        row[j] *= inv;
+}
+
+/* The additive bias of float32 score rows, rebuilt only when a row needs a
+ * different one: rows share it when the mask broadcasts over them and the
+ * causal, window and padding limits are the same. */
+typedef struct bias_f32 {
+    float *row;          /* total values */
+    int64_t off, lo, hi; /* built from mask row `off` (-1: no mask) and key range [lo, hi) */
+    int built, zero, all_masked;
+} bias_f32;
+
+/* Keys j in [lo, hi) of score row (b, i) pass the mask's length, the causal
+ * frontier, the window and nonpad_kv_seqlen (see bias_row); the others are
+ * masked. Written so that no sum can overflow. */
+static void key_range(const attn_plan *p, int64_t b, int64_t i, int64_t *lo, int64_t *hi)
+{
+    const int64_t far = (int64_t)1 << 61;
+    int64_t valid = p->nonpad ? p->nonpad[b] : p->total;
+    valid = valid > far ? far : valid < -far ? -far : valid;
+    int64_t pos = i + (p->nonpad ? valid - p->q_seq : p->past);
+    int64_t l = 0, h = p->total;
+    if (p->mask && p->mask_len < h)
+        h = p->mask_len;
+    if (p->causal && pos < h)
+        h = pos + 1;
+    if (p->left >= 0 && pos > p->left)
+        l = pos - p->left;
+    if (p->right >= 0 && (pos < 0 || p->right < h - pos) && pos + p->right + 1 < h)
+        h = pos + p->right + 1;
+    if (valid < h)
+        h = valid;
+    h = h < 0 ? 0 : h;
+    *lo = l < h ? l : h;
+    *hi = h;
+}
+
+/* The bias of score row (b, h, i), as bias_row gives it; NULL when it is all
+ * zeros. */
+static const float *bias_f32_row(const attn_plan *p, bias_f32 *c, int64_t b, int64_t h, int64_t i)
+{
+    int64_t off = -1, lo, hi, t = p->total;
+    if (p->mask)
+        off = b * p->mask_strides[0] + h * p->mask_strides[1] + i * p->mask_strides[2];
+    key_range(p, b, i, &lo, &hi);
+    if (c->built && off == c->off && lo == c->lo && hi == c->hi)
+        return c->zero ? NULL : c->row;
+    const double *m = off >= 0 ? p->mask + off : NULL;
+    int64_t m_len = m ? p->mask_len : 0, j;
+    /* masked keys: -inf, or NaN where the mask holds +inf or NaN */
+    for (j = 0; j < m_len; j++)
+        c->row[j] = (float)(m[j] + -INFINITY);
+    for (; j < t; j++)
+        c->row[j] = -INFINITY;
+    for (j = lo; j < hi; j++)
+        c->row[j] = m ? (float)m[j] : 0.0f;
+    c->all_masked = 1;
+    for (j = 0; j < t; j++)
+        c->all_masked &= c->row[j] == -INFINITY;
+    c->zero = !m && lo == 0 && hi == t;
+    c->off = off;
+    c->lo = lo;
+    c->hi = hi;
+    c->built = 1;
+    return c->zero ? NULL : c->row;
+}
+
+/* Turns the float32 score rows of head (b, h) in `tile` into probabilities. */
+static void process_rows_f32(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t h, float *tile, bias_f32 *bias)
+{
+    int64_t t = p->total;
+    for (int64_t i = 0; i < p->q_seq; i++) {
+        float *row = tile + i * t;
+        if (qk && p->mode == QK_RAW)
+            write_qk(p, qk, b, h, i, row, KILN_FLOAT32);
+        if (p->softcap > 0)
+            for (int64_t j = 0; j < t; j++)
+                row[j] = (float)(p->softcap * tanh(row[j] / p->softcap));
+        if (qk && p->mode == QK_SOFTCAP)
+            write_qk(p, qk, b, h, i, row, KILN_FLOAT32);
+        const float *add = bias_f32_row(p, bias, b, h, i);
+        if (add)
+            add_row(row, add, t);
+        if (qk && p->mode == QK_BIAS)
+            write_qk(p, qk, b, h, i, row, KILN_FLOAT32);
+        /* nothing to attend: zero probabilities (decided on the bias, not the scores) */
+        if (bias->all_masked)
+            memset(row, 0, (size_t)t * sizeof(float));
+        else
+            softmax_f32(row, t);
+        if (qk && p->mode == QK_SOFTMAX)
+            write_qk(p, qk, b, h, i, row, KILN_FLOAT32);
+    }
+}
+
+/* ---- heads -------------------------------------------------------------- */
+
+/* Per-call work space: the score tile, and double rows or the float32 bias. */
+typedef struct attn_scratch {
+    void *tile;
+    double *row, *bias;
+    bias_f32 fbias;
+} attn_scratch;
+
 /* Y for query head h of batch b. */
-static void attend_head(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t h, void *tile, double *row,
-                        double *bias)
+static void attend_head(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t h, attn_scratch *s)
 {
     int64_t kh = h / (p->q_heads / p->kv_heads);
     const char *q = (const char *)p->q.data + (size_t)(b * p->q.bs + h * p->q.hs) * p->esize;
     const char *k = (const char *)p->k.data + (size_t)(b * p->k.bs + kh * p->k.hs) * p->esize;
     const char *v = (const char *)p->v.data + (size_t)(b * p->v.bs + kh * p->v.hs) * p->esize;
     char *y = (char *)p->y.data + (size_t)(b * p->y.bs + h * p->y.hs) * p->esize;
-    gemm(p, 1, p->q_seq, p->total, p->head, p->scale, q, p->q.rs, k, p->k.rs, tile, p->total);
-    for (int64_t i = 0; i < p->q_seq; i++)
-        process_row(p, qk, b, h, i, tile, row, bias);
-    gemm(p, 0, p->q_seq, p->v_head, p->total, 1.0, tile, p->total, v, p->v.rs, y, p->y.rs);
+    gemm(p, 1, p->q_seq, p->total, p->head, p->scale, q, p->q.rs, k, p->k.rs, s->tile, p->total);
+    if (p->row_f64)
+        for (int64_t i = 0; i < p->q_seq; i++)
+            process_row(p, qk, b, h, i, s->tile, s->row, s->bias);
+    else
+        process_rows_f32(p, qk, b, h, s->tile, &s->fbias);
+    gemm(p, 0, p->q_seq, p->v_head, p->total, 1.0, s->tile, p->total, v, p->v.rs, y, p->y.rs);
 }
 
 /* BLAS takes int sizes: every extent and leading dimension must fit. */
@@ -450,18 +680,25 @@ static kiln_status check_blas_limits(const attn_plan *p)
 
 static kiln_status run_heads(kiln_op_ctx *ctx, attn_plan *p)
 {
-    void *tile;
-    double *row;
+    attn_scratch s = {0};
     const int64_t dims[2] = {p->q_seq, p->total};
     int64_t n;
     KILN_TRY(kiln_shape_numel(dims, 2, &n, "Attention score tile"));
-    KILN_TRY(alloc_owned(p, p->work, n, ctx->max_bytes, &tile, "Attention score tile"));
-    KILN_TRY(kiln_alloc_elems(KILN_FLOAT64, 2 * p->total, ctx->max_bytes, "Attention score rows", (void **)&row));
+    KILN_TRY(alloc_owned(p, p->work, n, ctx->max_bytes, &s.tile, "Attention score tile"));
+    void *rows;
+    if (p->row_f64) {
+        KILN_TRY(kiln_alloc_elems(KILN_FLOAT64, 2 * p->total, ctx->max_bytes, "Attention score rows", &rows));
+        s.row = rows;
+        s.bias = s.row + p->total;
+    } else {
+        KILN_TRY(kiln_alloc_elems(KILN_FLOAT32, p->total, ctx->max_bytes, "Attention bias row", &rows));
+        s.fbias.row = rows;
+    }
     kiln_tensor *qk = opt_out(ctx, OUT_QK);
     for (int64_t b = 0; b < p->batch; b++)
         for (int64_t h = 0; h < p->q_heads; h++)
-            attend_head(p, qk, b, h, tile, row, row + p->total);
-    free(row);
+            attend_head(p, qk, b, h, &s);
+    free(rows);
     return KILN_OK;
 }
 
@@ -478,6 +715,7 @@ static kiln_status plan_attention(kiln_op_ctx *ctx, attn_plan *p)
     kiln_dtype qt = ctx->in[IN_Q]->dtype, vt = ctx->in[IN_V]->dtype;
     p->work = qt == KILN_FLOAT64 || vt == KILN_FLOAT64 ? KILN_FLOAT64 : KILN_FLOAT32;
     p->esize = kiln_dtype_size(p->work);
+    p->row_f64 |= p->work == KILN_FLOAT64;
     KILN_TRY(stage_inputs(ctx, p));
     return check_blas_limits(p);
 }

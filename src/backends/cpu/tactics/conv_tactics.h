@@ -1,0 +1,59 @@
+/*
+ * conv_tactics.h - the CPU tactics of Conv and FusedConv (alternative
+ * kernels the autotuner times against each other), and what their files
+ * share: the float32 2-D geometry of a node and the per-tactic cores.
+ *
+ * Every tactic handles float32, 2-D convolutions only; its core computes
+ * y = conv(x, w) + b, and the FusedConv variant then runs the epilogue.
+ */
+#ifndef KILN_BACKENDS_CPU_TACTICS_CONV_TACTICS_H
+#define KILN_BACKENDS_CPU_TACTICS_CONV_TACTICS_H
+
+#include "backends/backend.h"
+#include "ir/infer/conv_pool_geometry.h"
+
+/* One float32 2-D convolution as the tactics see it. */
+typedef struct kiln_ct_conv {
+    kiln_window win;
+    int64_t batch, channels, filters, group; /* N, C, M, group */
+    int64_t cg, mg;                          /* channels and filters per group */
+    const float *x, *w, *b;                  /* b: NULL or M values */
+    float *y;
+    size_t max_bytes;
+} kiln_ct_conv;
+
+/* Fills c from the node (geometry only when data is 0); fails when the node
+ * is not a float32 2-D convolution with known shapes. */
+kiln_status kiln_ct_read(const kiln_op_ctx *ctx, int data, kiln_ct_conv *c);
+/* Whether the node is a float32 2-D convolution; fills c's geometry. */
+bool kiln_ct_basic(const kiln_op_ctx *ctx, kiln_ct_conv *c);
+
+typedef kiln_status (*kiln_ct_core)(const kiln_ct_conv *c, void *workspace);
+/* Reads the node and runs core; FusedConv (fused != 0) then applies its
+ * epilogue. */
+kiln_status kiln_ct_run(kiln_op_ctx *ctx, void *workspace, kiln_ct_core core, int fused);
+
+/* The cores, supports and workspace sizes, one family per file. */
+kiln_status kiln_ct_im2col_core(const kiln_ct_conv *c, void *workspace);
+bool kiln_ct_im2col_supports(const kiln_op_ctx *ctx);
+size_t kiln_ct_im2col_workspace(const kiln_op_ctx *ctx);
+
+kiln_status kiln_ct_pointwise_core(const kiln_ct_conv *c, void *workspace);
+bool kiln_ct_pointwise_supports(const kiln_op_ctx *ctx);
+size_t kiln_ct_pointwise_workspace(const kiln_op_ctx *ctx);
+
+kiln_status kiln_ct_direct_core(const kiln_ct_conv *c, void *workspace);
+bool kiln_ct_direct_supports(const kiln_op_ctx *ctx);
+kiln_status kiln_ct_depthwise_core(const kiln_ct_conv *c, void *workspace);
+bool kiln_ct_depthwise_supports(const kiln_op_ctx *ctx);
+size_t kiln_ct_no_workspace(const kiln_op_ctx *ctx);
+
+kiln_status kiln_ct_winograd_core(const kiln_ct_conv *c, void *workspace);
+bool kiln_ct_winograd_supports(const kiln_op_ctx *ctx);
+size_t kiln_ct_winograd_workspace(const kiln_op_ctx *ctx);
+
+/* The tables (NULL-named terminator), for the tactic registry. */
+extern const kiln_tactic kiln_cpu_conv_tactics[];
+extern const kiln_tactic kiln_cpu_fused_conv_tactics[];
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * tactic_registry.c - per-op tables of tactics (see tactic_registry.h).
+ */
+#include "tune/tactic_registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/cpu/tactics/conv_tactics.h"
+
+static const struct {
+    const char *op;
+    const kiln_tactic *table;
+} registry[] = {
+    {"Conv", kiln_cpu_conv_tactics},
+    {"FusedConv", kiln_cpu_fused_conv_tactics},
+};
+
+const kiln_tactic *kiln_tactics_for(const char *op_type, int *count)
+{
+    *count = 0;
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        if (strcmp(registry[i].op, op_type) == 0) {
+            while (registry[i].table[*count].name)
+                (*count)++;
+            return registry[i].table;
+        }
+    return NULL;
+}
+
+const kiln_tactic *kiln_tactic_find(const char *op_type, const char *name)
+{
+    int n;
+    const kiln_tactic *t = kiln_tactics_for(op_type, &n);
+    for (int i = 0; i < n; i++)
+        if (strcmp(t[i].name, name) == 0)
+            return &t[i];
+    return NULL;
+}
+
+bool kiln_tactic_known(const char *name)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        if (kiln_tactic_find(registry[i].op, name))
+            return true;
+    return false;
+}
+
+bool kiln_tactic_usable(const kiln_tactic *t, const kiln_op_ctx *ctx, size_t workspace_limit, uint32_t sources)
+{
+    return (t->source & sources) != 0 && t->supports(ctx) && t->workspace(ctx) <= workspace_limit;
+}
+
+kiln_status kiln_tactic_exec(const kiln_tactic *t, kiln_op_ctx *ctx)
+{
+    size_t bytes = t->workspace(ctx);
+    void *ws = NULL;
+    if (bytes > ctx->max_bytes)
+        return kiln_error(KILN_ERR_LIMIT, "tactic %s needs %zu bytes of workspace, over the %zu-byte ceiling", t->name,
+                          bytes, ctx->max_bytes);
+    if (bytes && !(ws = malloc(bytes)))
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "tactic %s: cannot allocate %zu bytes of workspace", t->name, bytes);
+    kiln_status st = t->run(ctx, ws);
+    free(ws);
+    return st;
+}
