@@ -9,6 +9,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # tests/: cli_harness
+import cli_harness  # noqa: E402
+
 # messages for the classes the importer accepts and later stages refuse
 LATER_STAGE = {
     "cycle.onnx": "cycle",
@@ -20,8 +23,8 @@ LATER_STAGE = {
 
 
 def main():
-    kiln, models = sys.argv[1], sys.argv[2]
-    passed = failed = 0
+    models = sys.argv[2]
+    cli_harness.setup(sys.argv[1], timeout=120)
     paths = []
     for name in sorted(os.listdir(models)):
         p = os.path.join(models, name)
@@ -31,10 +34,9 @@ def main():
             paths.append((name, os.path.join(p, "model.onnx")))
     for name, path in paths:
         try:
-            r = subprocess.run([kiln, "run", path], capture_output=True, text=True, timeout=120)
+            r = cli_harness.kiln("run", path)
         except subprocess.TimeoutExpired:
-            print(f"FAIL {name}: kiln run hung")
-            failed += 1
+            cli_harness.tally(False, f"FAIL {name}: kiln run hung")
             continue
         want_ok = name.startswith("valid") and name not in LATER_STAGE
         problems = []
@@ -48,14 +50,11 @@ def main():
             problems.append(f"no message on stderr ({r.stderr!r})")
         if name in LATER_STAGE and LATER_STAGE[name] not in r.stderr:
             problems.append(f"message lacks {LATER_STAGE[name]!r}: {r.stderr.strip()}")
-        if problems:
-            failed += 1
-            print(f"FAIL {name}: {'; '.join(problems)}")
-        else:
-            passed += 1
-            print(f"ok   {name}: {(r.stderr or r.stdout).strip().splitlines()[-1][:150]}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not paths else 0
+        cli_harness.tally(not problems, f"FAIL {name}: {'; '.join(problems)}",
+                          f"ok   {name}: {(r.stderr or r.stdout).strip().splitlines()[-1][:150]}" if not problems
+                          else None)
+    rc = cli_harness.finish()
+    return rc if paths else 1
 
 
 if __name__ == "__main__":

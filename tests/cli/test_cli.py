@@ -6,45 +6,20 @@ code, never a signal.
 
 usage: test_cli.py KILN SAMPLE_MODEL"""
 import os
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import helper
 
-PASSED, FAILED = 0, 0
-
-
-def check(cond, what):
-    global PASSED, FAILED
-    if cond:
-        PASSED += 1
-    else:
-        FAILED += 1
-        print(f"FAIL: {what}")
-
-
-def rel_l2(a, b):
-    a, b = a.astype(np.float64), b.astype(np.float64)
-    return np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30)
-
-
-def kiln(*args):
-    return subprocess.run([KILN, *args], capture_output=True, text=True, timeout=300)
-
-
-def expect_error(args, code, needle, what):
-    r = kiln(*args)
-    check(r.returncode == code, f"{what}: exit {r.returncode}, expected {code} (stderr: {r.stderr.strip()})")
-    check(needle in r.stderr, f"{what}: stderr lacks {needle!r}: {r.stderr.strip()}")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # tests/: cli_harness
+import cli_harness  # noqa: E402
+from cli_harness import check, expect_error, kiln, rel_l2, vi  # noqa: E402
 
 
 def tiny_model(path, op="Relu", domain=""):
     node = helper.make_node(op, ["x"], ["y"], name="the_node", domain=domain)
-    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    g = helper.make_graph([node], "g", [vi("x", [2, 3])], [vi("y", [2, 3])])
     opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid(domain, 1)] if domain else [])
     m = helper.make_model(g, opset_imports=opsets)
     onnx.save(m, path)
@@ -158,15 +133,11 @@ def test_bad_inputs(tmp):
 
 
 def main():
-    global KILN, SAMPLE
-    KILN, SAMPLE = sys.argv[1], sys.argv[2]
-    with tempfile.TemporaryDirectory() as tmp:
-        test_help_and_version()
-        test_run_and_inspect(tmp)
-        test_engine_files(tmp)
-        test_bad_inputs(tmp)
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    global SAMPLE
+    SAMPLE = sys.argv[2]
+    cli_harness.setup(sys.argv[1])
+    test_help_and_version()
+    return cli_harness.run_tests(test_run_and_inspect, test_engine_files, test_bad_inputs, tmp=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ model errors.
 usage: test_compare.py KILN SAMPLE_MODEL"""
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
@@ -17,28 +16,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-PASSED, FAILED = 0, 0
-
-
-def check(cond, what):
-    global PASSED, FAILED
-    if cond:
-        PASSED += 1
-    else:
-        FAILED += 1
-        print(f"FAIL: {what}")
-
-
-def kiln(*args):
-    return subprocess.run([KILN, *args], capture_output=True, text=True, timeout=300)
-
-
-def expect(args, code, needle, what, stream="stdout"):
-    r = kiln(*args)
-    text = r.stdout if stream == "stdout" else r.stderr
-    check(r.returncode == code, f"{what}: exit {r.returncode}, expected {code}\n{r.stdout}\n{r.stderr}")
-    check(needle in text, f"{what}: {stream} lacks {needle!r}:\n{text}")
-    return r
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # tests/: cli_harness
+import cli_harness  # noqa: E402
+from cli_harness import check, expect, kiln, vi  # noqa: E402
 
 
 def first_divergence(out):
@@ -65,9 +45,8 @@ def mlp(path, w2_delta=0.0):
         helper.make_node("MatMul", ["m2", "w3"], ["y"], name="/fc3"),
         helper.make_node("ArgMax", ["y"], ["cls"], name="/argmax", axis=1, keepdims=0),
     ]
-    g = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 16])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 8]),
-                           helper.make_tensor_value_info("cls", TensorProto.INT64, [4])], inits)
+    g = helper.make_graph(nodes, "mlp", [vi("x", [4, 16])], [vi("y", [4, 8]), vi("cls", [4], TensorProto.INT64)],
+                          inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
@@ -75,8 +54,7 @@ def sqrt_model(path, abs_first=False):
     """y = sqrt(x): NaN for the negative random inputs, unless abs_first."""
     nodes = [helper.make_node("Abs", ["x"], ["ax"], name="/abs")] if abs_first else []
     nodes.append(helper.make_node("Sqrt", ["ax" if abs_first else "x"], ["y"], name="/sqrt"))
-    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [64])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [64])])
+    g = helper.make_graph(nodes, "g", [vi("x", [64])], [vi("y", [64])])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
@@ -170,8 +148,9 @@ def test_errors():
 
 
 def main():
-    global KILN, SAMPLE, TMP
-    KILN, SAMPLE = sys.argv[1], sys.argv[2]
+    global SAMPLE, TMP
+    SAMPLE = sys.argv[2]
+    cli_harness.setup(sys.argv[1])
     with tempfile.TemporaryDirectory() as TMP:
         test_help()
         test_sample()
@@ -179,8 +158,7 @@ def main():
         test_generated_models()
         test_engine_divergence()
         test_errors()
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    return cli_harness.finish()
 
 
 if __name__ == "__main__":

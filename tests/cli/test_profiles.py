@@ -7,34 +7,15 @@ refused with a message and a nonzero exit code.
 
 usage: test_profiles.py KILN SAMPLE_MODEL"""
 import os
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-PASSED, FAILED = 0, 0
-
-
-def check(cond, what):
-    global PASSED, FAILED
-    if cond:
-        PASSED += 1
-    else:
-        FAILED += 1
-        print(f"FAIL: {what}")
-
-
-def kiln(*args):
-    return subprocess.run([KILN, *args], capture_output=True, text=True, timeout=300)
-
-
-def expect_error(args, code, needle, what):
-    r = kiln(*args)
-    check(r.returncode == code, f"{what}: exit {r.returncode}, expected {code} (stderr: {r.stderr.strip()})")
-    check(needle in r.stderr, f"{what}: stderr lacks {needle!r}: {r.stderr.strip()}")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # tests/: cli_harness
+import cli_harness  # noqa: E402
+from cli_harness import check, expect_error, kiln, vi  # noqa: E402
 
 
 def two_input_model(path):
@@ -42,9 +23,8 @@ def two_input_model(path):
     nodes = [helper.make_node("Add", ["ids", "mask"], ["s"]),
              helper.make_node("Mul", ["s", "two"], ["y"])]
     two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
-    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", "seq"]) for n in ("ids", "mask")]
-    g = helper.make_graph(nodes, "g", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT,
-                                                                             ["batch", "seq"])], [two])
+    inputs = [vi(n, ["batch", "seq"]) for n in ("ids", "mask")]
+    g = helper.make_graph(nodes, "g", inputs, [vi("y", ["batch", "seq"])], [two])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
@@ -88,9 +68,7 @@ def test_no_single_profile(tmp):
     model = os.path.join(tmp, "concat.onnx")
     engine = os.path.join(tmp, "concat.engine")
     node = helper.make_node("Concat", ["a", "b"], ["y"], axis=0)
-    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["n"]),
-                                        helper.make_tensor_value_info("b", TensorProto.FLOAT, ["m"])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["k"])])
+    g = helper.make_graph([node], "g", [vi("a", ["n"]), vi("b", ["m"])], [vi("y", ["k"])])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), model)
     r = kiln("build", model, "-o", engine, "--profile", "a=1:2:4,b=1:2:4", "--profile", "a=8:8:16,b=8:8:16")
     check(r.returncode == 0, f"build the Concat model: {r.stderr.strip()}")
@@ -135,17 +113,13 @@ def test_bad_profiles(tmp):
 
 
 def main():
-    global KILN, SAMPLE
+    global SAMPLE
     if len(sys.argv) != 3:
         sys.exit(__doc__)
-    KILN, SAMPLE = sys.argv[1], sys.argv[2]
-    with tempfile.TemporaryDirectory() as tmp:
-        test_two_inputs(tmp)
-        test_no_single_profile(tmp)
-        test_sample_cnn(tmp)
-        test_bad_profiles(tmp)
-    print(f"{PASSED} passed, {FAILED} failed")
-    sys.exit(1 if FAILED else 0)
+    SAMPLE = sys.argv[2]
+    cli_harness.setup(sys.argv[1])
+    sys.exit(cli_harness.run_tests(test_two_inputs, test_no_single_profile, test_sample_cnn, test_bad_profiles,
+                                   tmp=True))
 
 
 if __name__ == "__main__":

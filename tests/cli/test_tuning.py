@@ -9,28 +9,16 @@ rounding.
 usage: test_tuning.py KILN SAMPLE_MODEL"""
 import os
 import re
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
-PASSED, FAILED = 0, 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # tests/: cli_harness
+import cli_harness  # noqa: E402
+from cli_harness import check, kiln, rel_l2  # noqa: E402
+
 OPENBLAS_TACTICS = {"conv_im2col_sgemm", "conv_pointwise_sgemm", "conv_winograd_f2x3"}
 SHAPE = "input=4x3x64x64"
-
-
-def check(cond, what):
-    global PASSED, FAILED
-    if cond:
-        PASSED += 1
-    else:
-        FAILED += 1
-        print(f"FAIL: {what}")
-
-
-def kiln(*args):
-    return subprocess.run([KILN, *args], capture_output=True, text=True, timeout=600)
 
 
 def summary(out):
@@ -57,11 +45,6 @@ def run_outputs(tmp, model, name):
     r = kiln("run", model, "--shape", SHAPE, "--seed", "3", "--output-dir", out)
     check(r.returncode == 0, f"run {model}: {r.stderr.strip()}")
     return np.load(os.path.join(out, "logits.npy"))
-
-
-def rel_l2(a, b):
-    a, b = a.astype(np.float64), b.astype(np.float64)
-    return np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30)
 
 
 def test_no_tune_is_reference(tmp):
@@ -116,15 +99,11 @@ def test_engine_keeps_tactics(tmp):
 
 
 def main():
-    with tempfile.TemporaryDirectory() as tmp:
-        test_no_tune_is_reference(tmp)
-        test_timing_cache(tmp)
-        test_tactic_sources(tmp)
-        test_engine_keeps_tactics(tmp)
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    return cli_harness.run_tests(test_no_tune_is_reference, test_timing_cache, test_tactic_sources,
+                                 test_engine_keeps_tactics, tmp=True)
 
 
 if __name__ == "__main__":
-    KILN, MODEL = sys.argv[1], sys.argv[2]
+    MODEL = sys.argv[2]
+    cli_harness.setup(sys.argv[1], timeout=600)
     sys.exit(main())

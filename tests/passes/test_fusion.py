@@ -10,43 +10,21 @@ float64) on fresh random inputs. A few cases also go through an engine file
 
 usage: test_fusion.py KILN"""
 import os
-import re
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # tests/: cli_harness
+import cli_harness  # noqa: E402
+from cli_harness import (check, check_layers, compare_outputs, const, inspect_optimized, kiln, model,  # noqa: E402
+                         run_to_dir, save_case, save_feeds, vi)
 
 RNG = np.random.default_rng()
-PASSED = FAILED = 0
 F32, F64, F16 = TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16
 NP_TYPES = {F32: np.float32, F64: np.float64, F16: np.float16}
 TOLERANCE = {F32: 1e-5, F64: 1e-5, F16: 1e-5}
-
-
-def check(cond, what):
-    global PASSED, FAILED
-    PASSED += bool(cond)
-    FAILED += not cond
-    if not cond:
-        print(f"FAIL: {what}")
-
-
-def model(nodes, inputs, outputs, inits=(), opset=17):
-    g = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
-    onnx.checker.check_model(m)
-    return m
-
-
-def vi(name, shape, dtype=F32):
-    return helper.make_tensor_value_info(name, dtype, shape)
-
-
-def const(name, array):
-    return numpy_helper.from_array(np.asarray(array), name)
 
 
 def random(shape, dtype=F32, scale=1.0):
@@ -54,55 +32,43 @@ def random(shape, dtype=F32, scale=1.0):
 
 
 def inspect(name, path, expect, forbid, layers):
-    r = subprocess.run([KILN, "inspect", path, "--optimized"], capture_output=True, text=True)
-    check(r.returncode == 0, f"{name}: inspect failed: {r.stderr}")
+    r = inspect_optimized(name, path)
     report = r.stdout.partition("\noptimized:\n")[2]
     for e in expect:
         check(e in report, f"{name}: no '{e}' in:\n{r.stdout}")
     for f in forbid:
         check(f not in report, f"{name}: unexpected '{f}' in:\n{r.stdout}")
-    got = re.search(r"^layers: (\d+)", r.stdout, re.M)
-    check(got and int(got.group(1)) == layers,
-          f"{name}: expected {layers} layers, got {got.group(1) if got else '?'}:\n{r.stdout}")
+    check_layers(name, r.stdout, layers)
 
 
 def run(name, path, args, out_dir, *extra):
-    r = subprocess.run([KILN, "run", path, *args, "--output-dir", out_dir, *extra], capture_output=True, text=True)
+    r, outs = run_to_dir(path, args, out_dir, *extra)
     check(r.returncode == 0, f"{name}: run {' '.join(extra)} failed: {r.stderr}")
-    return {f: np.load(os.path.join(out_dir, f)) for f in sorted(os.listdir(out_dir))} if r.returncode == 0 else {}
+    return outs
 
 
 def compare(name, what, ref, outs, tol):
     check(ref and sorted(ref) == sorted(outs), f"{name}: {what} gives outputs {sorted(outs)}, expected {sorted(ref)}")
-    for f, r in ref.items():
-        got = outs.get(f)
-        ok = got is not None and got.shape == r.shape and got.dtype == r.dtype
-        r64 = r.astype(np.float64)
-        err = np.linalg.norm(got.astype(np.float64) - r64) / max(np.linalg.norm(r64), 1e-30) if ok else float("inf")
-        check(ok and err <= tol, f"{name}: output {f} differs {what} (relative L2 {err:.2e})")
+    compare_outputs(name, what, ref, outs, tol, same_dtype=True)
 
 
 def run_case(name, m, feeds, expect, layers, forbid=(), dtype=F32, engine=False):
     """expect / forbid: substrings the optimizer report must / must not hold."""
-    failed = FAILED
+    failed = cli_harness.FAILED
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, name + ".onnx")
-        onnx.save(m, path)
+        path = save_case(tmp, name, m)
         inspect(name, path, expect, forbid, layers)
-        args = []
-        for k, v in feeds.items():
-            np.save(os.path.join(tmp, k + ".npy"), v)
-            args += ["--input", f"{k}={tmp}/{k}.npy"]
+        args = save_feeds(tmp, feeds)
         ref = run(name, path, args, os.path.join(tmp, "out0"), "--optimization-level", "0")
         compare(name, "after optimization", ref,
                 run(name, path, args, os.path.join(tmp, "out1"), "--optimization-level", "1"), TOLERANCE[dtype])
         if engine:
             eng = os.path.join(tmp, name + ".kiln")
-            r = subprocess.run([KILN, "build", path, "-o", eng], capture_output=True, text=True)
+            r = kiln("build", path, "-o", eng)
             check(r.returncode == 0, f"{name}: build failed: {r.stderr}")
             compare(name, "through an engine file", ref, run(name, eng, args, os.path.join(tmp, "out_engine")),
                     TOLERANCE[dtype])
-    print(f"{name}: {'ok' if FAILED == failed else 'FAILED'}")
+    print(f"{name}: {'ok' if cli_harness.FAILED == failed else 'FAILED'}")
 
 
 # -- Conv + activation --------------------------------------------------------
@@ -307,16 +273,9 @@ def test_negative():
 
 
 def main():
-    global KILN
-    KILN = sys.argv[1]
-    test_conv_activations()
-    test_conv_residual()
-    test_resnet_blocks()
-    test_matmul()
-    test_add_activation()
-    test_negative()
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    cli_harness.setup(sys.argv[1], timeout=None)
+    return cli_harness.run_tests(test_conv_activations, test_conv_residual, test_resnet_blocks, test_matmul,
+                                 test_add_activation, test_negative)
 
 
 if __name__ == "__main__":

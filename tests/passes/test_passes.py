@@ -7,71 +7,29 @@ float32) on fresh random inputs.
 
 usage: test_passes.py KILN"""
 import os
-import re
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # tests/: cli_harness
+import cli_harness  # noqa: E402
+from cli_harness import (check, check_layers, compare_outputs, const, inspect_optimized, model,  # noqa: E402
+                         run_levels, save_case, save_feeds, vi)
 
 RNG = np.random.default_rng()
-PASSED = FAILED = 0
-
-
-def check(cond, what):
-    global PASSED, FAILED
-    PASSED += bool(cond)
-    FAILED += not cond
-    if not cond:
-        print(f"FAIL: {what}")
-
-
-def model(nodes, inputs, outputs, inits=()):
-    g = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-    onnx.checker.check_model(m)
-    return m
-
-
-def vi(name, shape, dtype=TensorProto.FLOAT):
-    return helper.make_tensor_value_info(name, dtype, shape)
-
-
-def const(name, array):
-    return numpy_helper.from_array(np.asarray(array), name)
 
 
 def run_case(name, m, feeds, expect_rewrite, expect_layers, shapes=()):
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, name + ".onnx")
-        onnx.save(m, path)
-        shape_args = [a for s in shapes for a in ("--shape", s)]
-        r = subprocess.run([KILN, "inspect", path, "--optimized", *shape_args], capture_output=True, text=True)
-        check(r.returncode == 0, f"{name}: inspect failed: {r.stderr}")
+        path = save_case(tmp, name, m)
+        r = inspect_optimized(name, path, *[a for s in shapes for a in ("--shape", s)])
         check(expect_rewrite in r.stdout, f"{name}: no '{expect_rewrite}' in:\n{r.stdout}")
-        layers = re.search(r"^layers: (\d+)", r.stdout, re.M)
-        check(layers and int(layers.group(1)) == expect_layers,
-              f"{name}: expected {expect_layers} layers, got {layers.group(1) if layers else '?'}")
-        args = []
-        for k, v in feeds.items():
-            np.save(os.path.join(tmp, k + ".npy"), v)
-            args += ["--input", f"{k}={tmp}/{k}.npy"]
-        outs = {}
-        for level in ("0", "1"):
-            d = os.path.join(tmp, "out" + level)
-            r = subprocess.run([KILN, "run", path, *args, "--output-dir", d, "--optimization-level", level],
-                               capture_output=True, text=True)
-            check(r.returncode == 0, f"{name}: run at level {level} failed: {r.stderr}")
-            outs[level] = {f: np.load(os.path.join(d, f)) for f in sorted(os.listdir(d))} if r.returncode == 0 else {}
-        for f, ref in outs["0"].items():
-            got = outs["1"].get(f)
-            ok = got is not None and got.shape == ref.shape
-            err = np.linalg.norm(got.astype(np.float64) - ref) / max(np.linalg.norm(ref.astype(np.float64)), 1e-30) \
-                if ok else float("inf")
-            check(ok and err <= 1e-5, f"{name}: output {f} differs after optimization (relative L2 {err:.2e})")
-        print(f"{name}: ok" if FAILED == 0 else f"{name}: checked")
+        check_layers(name, r.stdout, expect_layers, show_report=False)
+        ref, outs = run_levels(name, path, save_feeds(tmp, feeds), tmp)
+        compare_outputs(name, "after optimization", ref, outs, 1e-5)
+        print(f"{name}: ok" if cli_harness.FAILED == 0 else f"{name}: checked")
 
 
 def test_identity_dropout():
@@ -131,15 +89,9 @@ def test_conv_batchnorm():
 
 
 def main():
-    global KILN
-    KILN = sys.argv[1]
-    test_identity_dropout()
-    test_dead_and_cse()
-    test_constant_folding()
-    test_shape_chain()
-    test_conv_batchnorm()
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    cli_harness.setup(sys.argv[1], timeout=None)
+    return cli_harness.run_tests(test_identity_dropout, test_dead_and_cse, test_constant_folding, test_shape_chain,
+                                 test_conv_batchnorm)
 
 
 if __name__ == "__main__":

@@ -8,41 +8,19 @@ and that `kiln run` gives the same outputs with --optimization-level 0 and 1
 
 usage: test_patterns.py KILN"""
 import os
-import re
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # tests/: cli_harness
+import cli_harness  # noqa: E402
+from cli_harness import (check, check_layers, compare_outputs, const, inspect_optimized, model,  # noqa: E402
+                         run_levels, save_case, save_feeds, vi)
 
 RNG = np.random.default_rng()
-PASSED = FAILED = 0
 SQRT2 = np.float32(np.sqrt(2.0))
-
-
-def check(cond, what):
-    global PASSED, FAILED
-    PASSED += bool(cond)
-    FAILED += not cond
-    if not cond:
-        print(f"FAIL: {what}")
-
-
-def model(nodes, inputs, outputs, inits=(), opset=17):
-    g = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
-    onnx.checker.check_model(m)
-    return m
-
-
-def vi(name, shape, dtype=TensorProto.FLOAT):
-    return helper.make_tensor_value_info(name, dtype, shape)
-
-
-def const(name, array):
-    return numpy_helper.from_array(np.asarray(array), name)
 
 
 def node(op, inputs, output, **attrs):
@@ -53,41 +31,16 @@ def randn(*shape):
     return RNG.standard_normal(shape).astype(np.float32)
 
 
-def rel_l2(got, ref):
-    ref = ref.astype(np.float64)
-    return np.linalg.norm(got.astype(np.float64) - ref) / max(np.linalg.norm(ref), 1e-30)
-
-
 def run_case(name, m, feeds, rewrite, layers, fused=True, tol=1e-5):
     """rewrite: the record's prefix; fused: whether it must appear (the
     negative cases check that it does not)."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, name + ".onnx")
-        onnx.save(m, path)
-        r = subprocess.run([KILN, "inspect", path, "--optimized"], capture_output=True, text=True)
-        check(r.returncode == 0, f"{name}: inspect failed: {r.stderr}")
+        path = save_case(tmp, name, m)
+        r = inspect_optimized(name, path)
         check((rewrite in r.stdout) == fused, f"{name}: '{rewrite}' {'missing from' if fused else 'in'}:\n{r.stdout}")
-        found = re.search(r"^layers: (\d+)", r.stdout, re.M)
-        check(found and int(found.group(1)) == layers,
-              f"{name}: expected {layers} layers, got {found.group(1) if found else '?'}:\n{r.stdout}")
-        args = []
-        for k, v in feeds.items():
-            np.save(os.path.join(tmp, k + ".npy"), v)
-            args += ["--input", f"{k}={tmp}/{k}.npy"]
-        outs = {}
-        for level in ("0", "1"):
-            d = os.path.join(tmp, "out" + level)
-            r = subprocess.run([KILN, "run", path, *args, "--output-dir", d, "--optimization-level", level],
-                               capture_output=True, text=True)
-            check(r.returncode == 0, f"{name}: run at level {level} failed: {r.stderr}")
-            outs[level] = {f: np.load(os.path.join(d, f)) for f in sorted(os.listdir(d))} if r.returncode == 0 else {}
-        worst = 0.0
-        for f, ref in outs["0"].items():
-            got = outs["1"].get(f)
-            ok = got is not None and got.shape == ref.shape
-            err = rel_l2(got, ref) if ok else float("inf")
-            worst = max(worst, err)
-            check(ok and err <= tol, f"{name}: output {f} differs after optimization (relative L2 {err:.2e})")
+        check_layers(name, r.stdout, layers)
+        ref, outs = run_levels(name, path, save_feeds(tmp, feeds), tmp)
+        worst = compare_outputs(name, "after optimization", ref, outs, tol)
         print(f"{name}: checked (relative L2 {worst:.1e})")
 
 
@@ -294,15 +247,9 @@ def test_attention_negative():
 
 
 def main():
-    global KILN
-    KILN = sys.argv[1]
-    test_layernorm()
-    test_layernorm_negative()
-    test_gelu()
-    test_attention()
-    test_attention_negative()
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    cli_harness.setup(sys.argv[1], timeout=None)
+    return cli_harness.run_tests(test_layernorm, test_layernorm_negative, test_gelu, test_attention,
+                                 test_attention_negative)
 
 
 if __name__ == "__main__":

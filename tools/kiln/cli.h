@@ -51,6 +51,23 @@ typedef struct cli_inputs {
 /* Room for the flags of argc arguments; 0 when out of memory. */
 int cli_inputs_init(cli_inputs *in, int argc);
 void cli_inputs_free(cli_inputs *in);
+/* Prints usage(stdout) and returns 1 when argv[1..argc) holds --help or -h. */
+int cli_help(int argc, char **argv, void (*usage)(FILE *f));
+
+/* A command's own flags for cli_parse_args: CLI_FLAG_VALUE when it took arg
+ * with its value val, CLI_FLAG_SWITCH when it took arg alone, 0 when arg is
+ * not one of its flags (val is NULL when missing: a flag that needs a value
+ * then answers 0), -1 when malformed (message printed). */
+#define CLI_FLAG_VALUE 1
+#define CLI_FLAG_SWITCH 2
+typedef int (*cli_flag_fn)(void *args, const char *arg, const char *val);
+/* Parses argv[1..argc) of `kiln CMD`: --input, --shape and --seed into in,
+ * the command's own flags through flag(args, arg, val), and one MODEL
+ * argument. 1 when well formed; else 0 with a message printed ("kiln CMD:
+ * unexpected argument", "... no MODEL given", ...). in is initialized here;
+ * free it with cli_inputs_free in either case. */
+int cli_parse_args(int argc, char **argv, const char *cmd, cli_inputs *in, const char **model, cli_flag_fn flag,
+                   void *args);
 /* Takes flag arg with its value val (NULL when missing) when it is --input,
  * --shape or --seed: 1 taken, 0 not an input flag, -1 malformed (message
  * printed, prefixed "kiln CMD:"). */

@@ -83,6 +83,51 @@ int cli_inputs_arg(cli_inputs *in, const char *cmd, const char *arg, const char 
     return 0;
 }
 
+int cli_help(int argc, char **argv, void (*usage)(FILE *f))
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 1;
+        }
+    return 0;
+}
+
+int cli_parse_args(int argc, char **argv, const char *cmd, cli_inputs *in, const char **model, cli_flag_fn flag,
+                   void *args)
+{
+    *model = NULL;
+    if (!cli_inputs_init(in, argc)) {
+        fprintf(stderr, "kiln %s: out of memory\n", cmd);
+        return 0;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int taken = cli_inputs_arg(in, cmd, arg, val);
+        if (!taken)
+            taken = flag(args, arg, val);
+        if (taken < 0)
+            return 0;
+        if (taken == CLI_FLAG_VALUE) {
+            i++;
+        } else if (taken == CLI_FLAG_SWITCH) {
+            continue;
+        } else if (arg[0] != '-' && !*model) {
+            *model = arg;
+        } else {
+            fprintf(stderr, "kiln %s: unexpected argument '%s'%s\n", cmd, arg,
+                    val || arg[0] != '-' ? "" : " (missing its value)");
+            return 0;
+        }
+    }
+    if (!*model) {
+        fprintf(stderr, "kiln %s: no MODEL given\n", cmd);
+        return 0;
+    }
+    return 1;
+}
+
 int cli_inputs_configure(const cli_inputs *in, kiln_builder_config *cfg)
 {
     for (int s = 0; s < in->n_shapes; s++)

@@ -82,29 +82,33 @@ static int parse_tolerance(const char *flag, const char *val, double *out)
         return -1;
     }
     *out = v;
-    return 1;
+    return CLI_FLAG_VALUE;
 }
 
-/* One flag of compare's own with its value: 1 taken, 0 not ours, -1 malformed. */
-static int parse_compare_flag(compare_args *a, const char *arg, const char *val)
+/* One flag of compare's own (cli_flag_fn): CLI_FLAG_VALUE or CLI_FLAG_SWITCH
+ * taken, 0 not ours, -1 malformed. */
+static int parse_compare_flag(void *args, const char *arg, const char *val)
 {
+    compare_args *a = args;
+    if (!strcmp(arg, "--per-layer")) {
+        a->per_layer = 1;
+        return CLI_FLAG_SWITCH;
+    }
+    if (!val)
+        return 0;
     if (!strcmp(arg, "--atol"))
         return parse_tolerance(arg, val, &a->atol);
     if (!strcmp(arg, "--rtol"))
         return parse_tolerance(arg, val, &a->rtol);
     if (!strcmp(arg, "--reference")) {
         a->reference = val;
-        return 1;
+        return CLI_FLAG_VALUE;
     }
     return 0;
 }
 
 static int check_models(const compare_args *a)
 {
-    if (!a->model) {
-        fprintf(stderr, "kiln compare: no MODEL given\n");
-        return 0;
-    }
     if (kiln_is_engine_file(a->model) && !a->reference) {
         fprintf(stderr, "kiln compare: %s is an engine file: give the ONNX model it was built from with "
                         "--reference MODEL.onnx\n", a->model);
@@ -122,31 +126,7 @@ static int parse_compare_args(int argc, char **argv, compare_args *a)
     memset(a, 0, sizeof *a);
     a->atol = 1e-5;
     a->rtol = 1e-4;
-    if (!cli_inputs_init(&a->inputs, argc)) {
-        fprintf(stderr, "kiln compare: out of memory\n");
-        return 0;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        int taken = cli_inputs_arg(&a->inputs, "compare", arg, val);
-        if (!taken && val)
-            taken = parse_compare_flag(a, arg, val);
-        if (taken < 0)
-            return 0;
-        if (taken) {
-            i++;
-        } else if (!strcmp(arg, "--per-layer")) {
-            a->per_layer = 1;
-        } else if (arg[0] != '-' && !a->model) {
-            a->model = arg;
-        } else {
-            fprintf(stderr, "kiln compare: unexpected argument '%s'%s\n", arg,
-                    val || arg[0] != '-' ? "" : " (missing its value)");
-            return 0;
-        }
-    }
-    return check_models(a);
+    return cli_parse_args(argc, argv, "compare", &a->inputs, &a->model, parse_compare_flag, a) && check_models(a);
 }
 
 /* ---- tensor differences ------------------------------------------------- */
@@ -637,11 +617,8 @@ static int compare_models(compare_args *a)
 
 int cmd_compare(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage_compare(stdout);
-            return 0;
-        }
+    if (cli_help(argc, argv, usage_compare))
+        return 0;
     compare_args a;
     int ok = parse_compare_args(argc, argv, &a);
     int rc = ok ? compare_models(&a) : CLI_EXIT_USAGE;

@@ -40,8 +40,12 @@ typedef struct run_args {
     cli_inputs inputs;
 } run_args;
 
-static int parse_run_flag(run_args *a, const char *arg, const char *val)
+/* One flag of run's own (cli_flag_fn): CLI_FLAG_VALUE taken, 0 not ours, -1 malformed. */
+static int parse_run_flag(void *args, const char *arg, const char *val)
 {
+    run_args *a = args;
+    if (!val)
+        return 0;
     if (!strcmp(arg, "--output-dir")) {
         a->out_dir = val;
     } else if (!strcmp(arg, "--iterations")) {
@@ -61,7 +65,7 @@ static int parse_run_flag(run_args *a, const char *arg, const char *val)
     } else {
         return 0;
     }
-    return 1;
+    return CLI_FLAG_VALUE;
 }
 
 static int parse_run_args(int argc, char **argv, run_args *a)
@@ -69,33 +73,7 @@ static int parse_run_args(int argc, char **argv, run_args *a)
     memset(a, 0, sizeof *a);
     a->iterations = 1;
     a->opt_level = 1;
-    if (!cli_inputs_init(&a->inputs, argc)) {
-        fprintf(stderr, "kiln run: out of memory\n");
-        return 0;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        int taken = cli_inputs_arg(&a->inputs, "run", arg, val);
-        if (!taken && val)
-            taken = parse_run_flag(a, arg, val);
-        if (taken < 0)
-            return 0;
-        if (taken) {
-            i++;
-        } else if (arg[0] != '-' && !a->model) {
-            a->model = arg;
-        } else {
-            fprintf(stderr, "kiln run: unexpected argument '%s'%s\n", arg,
-                    val || arg[0] != '-' ? "" : " (missing its value)");
-            return 0;
-        }
-    }
-    if (!a->model) {
-        fprintf(stderr, "kiln run: no MODEL given\n");
-        return 0;
-    }
-    return 1;
+    return cli_parse_args(argc, argv, "run", &a->inputs, &a->model, parse_run_flag, a);
 }
 
 static int write_outputs(const char *dir, kiln_context *ctx, int n_out)
@@ -160,11 +138,8 @@ static int run_model(run_args *a)
 
 int cmd_run(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage_run(stdout);
-            return 0;
-        }
+    if (cli_help(argc, argv, usage_run))
+        return 0;
     run_args a;
     if (!parse_run_args(argc, argv, &a)) {
         cli_inputs_free(&a.inputs);
