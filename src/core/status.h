@@ -32,7 +32,8 @@ void kiln_error_clear(void);
 #define KILN_CHECK(cond)                                                                                               \
     do {                                                                                                               \
         if (!(cond))                                                                                                   \
-            return kiln_error(KILN_ERR_INTERNAL, "internal check failed: %s (%s:%d)", #cond, __FILE__, __LINE__);       \
+            return kiln_error(KILN_ERR_INTERNAL, "internal check failed: %s (%s:%d)", #cond, __FILE__,              \
+                              __LINE__);                                                                       \
     } while (0)
 
 #endif

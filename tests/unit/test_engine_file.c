@@ -22,7 +22,8 @@ static int run(kiln_engine *e, float *out)
     kiln_tensor_view v;
     int ok = kiln_context_create(e, &c) == KILN_OK &&
              kiln_context_set_input(c, "input", KILN_FLOAT32, 4, dims, input, sizeof input) == KILN_OK &&
-             kiln_context_run(c) == KILN_OK && kiln_context_output(c, "logits", 0, &v) == KILN_OK && v.nbytes == 2 * 10 * sizeof(float);
+             kiln_context_run(c) == KILN_OK && kiln_context_output(c, "logits", 0, &v) == KILN_OK &&
+             v.nbytes == 2 * 10 * sizeof(float);
     if (ok)
         memcpy(out, v.data, v.nbytes);
     kiln_context_free(c);

@@ -111,6 +111,12 @@ kiln_status kiln_split_at_axis(const kiln_tensor *t, int axis, int64_t *outer, i
     return kiln_shape_numel(t->dims + axis + 1, t->rank - axis - 1, inner, "the dims after the axis");
 }
 
-void kiln_from_f32(kiln_tensor *t, const float *src, int64_t n) { kiln_convert(src, KILN_FLOAT32, t->data, t->dtype, (size_t)n); }
+void kiln_from_f32(kiln_tensor *t, const float *src, int64_t n)
+{
+    kiln_convert(src, KILN_FLOAT32, t->data, t->dtype, (size_t)n);
+}
 
-void kiln_from_f64(kiln_tensor *t, const double *src, int64_t n) { kiln_convert(src, KILN_FLOAT64, t->data, t->dtype, (size_t)n); }
+void kiln_from_f64(kiln_tensor *t, const double *src, int64_t n)
+{
+    kiln_convert(src, KILN_FLOAT64, t->data, t->dtype, (size_t)n);
+}

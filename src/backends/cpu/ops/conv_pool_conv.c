@@ -27,14 +27,12 @@ static int is_pointwise(const kiln_window *w)
  * tap is added to a whole output row at once (a vectorizable loop over the
  * columns whose input lies inside the row), in the same tap order as a
  * direct convolution. */
-static void depthwise_plane(const kiln_window *w, const float *x, const float *k, float bias, float *y)
+void kiln_cp_add_plane_2d(const kiln_window *w, const float *x, const float *k, float *y)
 {
     int64_t ih = w->in[0], iw = w->in[1], ow = w->out[1], kh = w->kernel[0], kw = w->kernel[1];
     int64_t s1 = w->stride[1];
     for (int64_t r = 0; r < w->out[0]; r++) {
         float *yr = y + r * ow;
-        for (int64_t c = 0; c < ow; c++)
-            yr[c] = bias;
         for (int64_t i = 0; i < kh; i++) {
             int64_t yi = r * w->stride[0] - w->pad_begin[0] + i * w->dilation[0];
             if (yi < 0 || yi >= ih)
@@ -55,6 +53,14 @@ static void depthwise_plane(const kiln_window *w, const float *x, const float *k
             }
         }
     }
+}
+
+static void depthwise_plane(const kiln_window *w, const float *x, const float *k, float bias, float *y)
+{
+    int64_t n = w->out[0] * w->out[1];
+    for (int64_t i = 0; i < n; i++)
+        y[i] = bias;
+    kiln_cp_add_plane_2d(w, x, k, y);
 }
 
 /* Direct convolution of every (image, filter) plane when each group has one

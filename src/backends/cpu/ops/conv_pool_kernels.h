@@ -44,4 +44,8 @@ kiln_status kiln_cpu_global_lp_pool(kiln_op_ctx *ctx);
 kiln_status kiln_cpu_max_unpool(kiln_op_ctx *ctx);
 kiln_status kiln_cpu_max_roi_pool(kiln_op_ctx *ctx);
 
+/* y (one 2-D output plane, float32) += the convolution of one input plane x
+ * with one kernel k, windows as w describes (used by direct tactics too). */
+void kiln_cp_add_plane_2d(const kiln_window *w, const float *x, const float *k, float *y);
+
 #endif

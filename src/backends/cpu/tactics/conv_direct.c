@@ -5,6 +5,7 @@
  * depthwise convolutions (one channel per group, one filter per group),
  * each output element is summed over its taps in a register.
  */
+#include "backends/cpu/ops/conv_pool_kernels.h"
 #include "backends/cpu/tactics/conv_tactics.h"
 #include "core/thread_pool.h"
 
@@ -33,28 +34,6 @@ static void column_range(int64_t off, int64_t s, int64_t iw, int64_t ow, int64_t
     *c1 = *c1 > ow ? ow : *c1 < *c0 ? *c0 : *c1;
 }
 
-/* y (one output plane) += conv of one input plane x with one kernel k. */
-static void add_plane(const kiln_window *w, const float *x, const float *k, float *y)
-{
-    int64_t ih = w->in[0], iw = w->in[1], ow = w->out[1], kh = w->kernel[0], kw = w->kernel[1], s1 = w->stride[1];
-    for (int64_t r = 0; r < w->out[0]; r++) {
-        float *yr = y + r * ow;
-        for (int64_t i = 0; i < kh; i++) {
-            int64_t yi = r * w->stride[0] - w->pad_begin[0] + i * w->dilation[0];
-            if (yi < 0 || yi >= ih)
-                continue;
-            const float *xr = x + yi * iw;
-            for (int64_t j = 0; j < kw; j++) {
-                int64_t off = j * w->dilation[1] - w->pad_begin[1], c0, c1;
-                float kv = k[i * kw + j];
-                column_range(off, s1, iw, ow, &c0, &c1);
-                for (int64_t c = c0; c < c1; c++)
-                    yr[c] += kv * xr[c * s1 + off];
-            }
-        }
-    }
-}
-
 static void fill(float *y, int64_t n, float v)
 {
     for (int64_t i = 0; i < n; i++)
@@ -73,7 +52,8 @@ static void direct_planes(void *user, int64_t begin, int64_t end, int thread)
         float *y = c->y + p * out_plane;
         fill(y, out_plane, c->b ? c->b[m] : 0.0f);
         for (int64_t ch = 0; ch < c->cg; ch++)
-            add_plane(w, c->x + (b * c->channels + g * c->cg + ch) * in_plane, c->w + (m * c->cg + ch) * ksize, y);
+            kiln_cp_add_plane_2d(w, c->x + (b * c->channels + g * c->cg + ch) * in_plane,
+                                 c->w + (m * c->cg + ch) * ksize, y);
     }
 }
 
