@@ -3,7 +3,7 @@
 seeded inputs and compares every output by relative L2 error
 ||kiln - ort|| / ||ort||. Exits 1 when any output is above --tol.
 
-usage: compare_ort.py --kiln PATH MODEL [--dim NAME=N ...] [--tol 1e-4] [--seed 0]
+usage: compare_ort.py --kiln PATH MODEL [--dim NAME=N ...] [--tol 1e-4] [--seed 0] [--fixed]
 Symbolic dims are set with --dim (for example --dim batch=8 --dim sequence=128).
 Integer inputs get ids in [0, 1000); inputs named *mask* get ones with the last
 quarter of each row zero (padding), so attention masks are exercised."""
@@ -61,6 +61,9 @@ def main():
     ap.add_argument("--dim", action="append", default=[])
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fixed", action="store_true",
+                    help="build the engine for the inputs' exact shapes (--shape): shape subgraphs fold, the "
+                         "activation arena is planned and the autotuner picks tactics")
     a = ap.parse_args()
     dims = {k: int(v) for k, v in (d.split("=") for d in a.dim)}
     model = onnx.load(a.model, load_external_data=False)
@@ -72,6 +75,8 @@ def main():
             p = os.path.join(tmp, f"in{len(cmd)}.npy")
             np.save(p, v)
             cmd += ["--input", f"{k}={p}"]
+            if a.fixed:
+                cmd += ["--shape", f"{k}={'x'.join(str(d) for d in v.shape)}"]
         t0 = time.perf_counter()
         r = subprocess.run(cmd, capture_output=True, text=True)
         t_kiln = time.perf_counter() - t0
