@@ -24,12 +24,14 @@ the script
      sides of a round see nearly the same background load.
 
 The reported latency is the median over rounds of the per-round means, with the
-interquartile range over rounds as the spread; the kiln/ORT ratio is the median
-(and interquartile range) of the per-round ratios. FLOPs are counted by this script from the model (2 per
-multiply-add of every Conv, MatMul and Gemm, shapes from ONNX Runtime's symbolic
-shape inference at the benchmarked shape); `kiln inspect`'s figure is listed next
-to it for comparison. The results are printed as a table and written as markdown
-with the machine, versions, command line and per-round data.
+interquartile range over rounds as the spread. The kiln/ORT throughput ratio is
+given twice: the median (and interquartile range) of the per-round ratios, and ORT's
+fastest round over kiln's, which background load disturbs least. FLOPs are counted
+by this script from the model (2 per multiply-add of every Conv, MatMul and Gemm,
+shapes from ONNX Runtime's symbolic shape inference at the benchmarked shape);
+`kiln inspect`'s figure is listed next to it for comparison. The results are
+printed as a table and written as markdown with the machine, versions, command
+line and per-round data.
 """
 import argparse
 import datetime
@@ -268,6 +270,19 @@ def bench_config(args, label, model_path, dims, batch, work):
     return res
 
 
+def binary_age(kiln):
+    """How the kiln binary's modification time compares with the newest tracked source file."""
+    built = os.path.getmtime(kiln)
+    sources = sh(["git", "-C", str(REPO), "ls-files", "src", "include", "tools", "cmake", "CMakeLists.txt"]).split()
+    newest = max((REPO / f for f in sources if (REPO / f).exists()), key=lambda f: f.stat().st_mtime)
+    stamp = datetime.datetime.fromtimestamp(built).astimezone().isoformat(timespec="seconds")
+    if newest.stat().st_mtime <= built:
+        return f"built {stamp}, after the last change to its sources"
+    changed = datetime.datetime.fromtimestamp(newest.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+    return (f"built {stamp}, STALE: {newest.relative_to(REPO)} changed at {changed}, so the binary may not match "
+            "the commit above")
+
+
 def machine_info(args):
     lscpu = dict(line.split(":", 1) for line in sh(["lscpu"]).splitlines() if ":" in line)
     lscpu = {k.strip(): v.strip() for k, v in lscpu.items()}
@@ -283,7 +298,7 @@ def machine_info(args):
         "caches": ", ".join(f"{k} {lscpu[k]}" for k in ("L1d cache", "L2 cache", "L3 cache") if k in lscpu),
         "commit": sh(["git", "-C", str(REPO), "rev-parse", "HEAD"]).strip()
                   + (" (with uncommitted changes to tracked files)" if dirty.strip() else ""),
-        "kiln": f"{sh([args.kiln, '--version']).strip()} ({args.kiln})",
+        "kiln": f"{sh([args.kiln, '--version']).splitlines()[0]} ({args.kiln}, {binary_age(args.kiln)})",
         "blas": os.path.basename(os.path.realpath(blas.group(2))) if blas else "not linked",
         "versions": f"onnxruntime {ort.__version__}, numpy {np.__version__}, onnx {onnx.__version__}, "
                     f"Python {sys.version.split()[0]}",
@@ -386,6 +401,8 @@ def main():
     args = parse_args()
     args.kiln = str(Path(args.kiln).resolve())
     info = machine_info(args)
+    if "STALE" in info["kiln"]:
+        print(f"warning: kiln binary {info['kiln']}", file=sys.stderr)
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kiln-bench-") as tmp:
         models_dir = Path(args.models_dir) if args.models_dir else Path(tmp) / "models"
@@ -400,7 +417,8 @@ def main():
                 results.append(bench_config(args, label, models_dir / file, dims, batch, work))
     print()
     print(results_table(results, args.threads))
-    slug = re.sub(r"[^a-z0-9]+", "-", info["cpu"].lower()).strip("-") + f"-{os.cpu_count()}c"
+    cpu = re.sub(r"\((r|tm)\)|\b(processor|cpu)\b|@.*", "", info["cpu"].lower())
+    slug = re.sub(r"[^a-z0-9]+", "-", cpu).strip("-") + f"-{os.cpu_count()}c"
     out = Path(args.out) if args.out else REPO / "bench" / "results" / f"{info['date'][:10]}-cpu-peers-{slug}.md"
     write_markdown(out, args, info, results, inspect_flops)
     print(f"\nwrote {out} ({time.perf_counter() - t_start:.0f} s)")
