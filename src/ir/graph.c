@@ -99,34 +99,42 @@ void kiln_attr_clear(kiln_attr *a)
     memset(a, 0, sizeof *a);
 }
 
+void kiln_value_clear(kiln_value *v)
+{
+    free(v->name);
+    if (v->constant) {
+        kiln_tensor_clear(v->constant);
+        free(v->constant);
+    }
+    if (v->quant) {
+        free(v->quant->scales);
+        free(v->quant->zero_points);
+        free(v->quant);
+    }
+    memset(v, 0, sizeof *v);
+}
+
+void kiln_node_clear(kiln_node *n)
+{
+    free(n->name);
+    free(n->op_type);
+    free(n->domain);
+    free(n->inputs);
+    free(n->outputs);
+    for (int a = 0; a < n->n_attrs; a++)
+        kiln_attr_clear(&n->attrs[a]);
+    free(n->attrs);
+    memset(n, 0, sizeof *n);
+}
+
 void kiln_graph_free(kiln_graph *g)
 {
     if (!g)
         return;
-    for (int i = 0; i < g->n_values; i++) {
-        kiln_value *v = &g->values[i];
-        free(v->name);
-        if (v->constant) {
-            kiln_tensor_clear(v->constant);
-            free(v->constant);
-        }
-        if (v->quant) {
-            free(v->quant->scales);
-            free(v->quant->zero_points);
-            free(v->quant);
-        }
-    }
-    for (int i = 0; i < g->n_nodes; i++) {
-        kiln_node *n = &g->nodes[i];
-        free(n->name);
-        free(n->op_type);
-        free(n->domain);
-        free(n->inputs);
-        free(n->outputs);
-        for (int a = 0; a < n->n_attrs; a++)
-            kiln_attr_clear(&n->attrs[a]);
-        free(n->attrs);
-    }
+    for (int i = 0; i < g->n_values; i++)
+        kiln_value_clear(&g->values[i]);
+    for (int i = 0; i < g->n_nodes; i++)
+        kiln_node_clear(&g->nodes[i]);
     for (int i = 0; i < g->n_symbols; i++)
         free(g->symbols[i]);
     for (int i = 0; i < g->n_profiles; i++)

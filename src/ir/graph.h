@@ -138,6 +138,9 @@ kiln_status kiln_graph_symbol(kiln_graph *g, const char *name, int *id);
 kiln_status kiln_graph_add_input(kiln_graph *g, int value);
 kiln_status kiln_graph_add_output(kiln_graph *g, int value);
 void kiln_attr_clear(kiln_attr *a);
+/* Free what a node or value owns and zero it. */
+void kiln_node_clear(kiln_node *n);
+void kiln_value_clear(kiln_value *v);
 
 /* A shape such as "batchx3x224x224": symbols by their names, unknown as "?". */
 const char *kiln_graph_shape_str(const kiln_graph *g, const int64_t *dims, int rank, char *buf, size_t len);

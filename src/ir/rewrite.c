@@ -205,32 +205,6 @@ kiln_status kiln_node_set_ints(kiln_graph *g, int n, const char *name, const int
     return KILN_OK;
 }
 
-static void free_node(kiln_node *n)
-{
-    free(n->name);
-    free(n->op_type);
-    free(n->domain);
-    free(n->inputs);
-    free(n->outputs);
-    for (int a = 0; a < n->n_attrs; a++)
-        kiln_attr_clear(&n->attrs[a]);
-    free(n->attrs);
-}
-
-static void free_value(kiln_value *v)
-{
-    free(v->name);
-    if (v->constant) {
-        kiln_tensor_clear(v->constant);
-        free(v->constant);
-    }
-    if (v->quant) {
-        free(v->quant->scales);
-        free(v->quant->zero_points);
-        free(v->quant);
-    }
-}
-
 kiln_status kiln_graph_compact(kiln_graph *g)
 {
     int *node_map = malloc(sizeof(int) * (size_t)(g->n_nodes ? g->n_nodes : 1));
@@ -245,7 +219,7 @@ kiln_status kiln_graph_compact(kiln_graph *g)
     int nn = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         if (kiln_node_dead(&g->nodes[i])) {
-            free_node(&g->nodes[i]);
+            kiln_node_clear(&g->nodes[i]);
             node_map[i] = -1;
             continue;
         }
@@ -269,7 +243,7 @@ kiln_status kiln_graph_compact(kiln_graph *g)
     int nv = 0;
     for (int v = 0; v < g->n_values; v++) {
         if (!used[v]) {
-            free_value(&g->values[v]);
+            kiln_value_clear(&g->values[v]);
             val_map[v] = -1;
             continue;
         }
