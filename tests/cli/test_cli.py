@@ -45,7 +45,7 @@ def test_run_and_inspect(tmp):
     r = kiln("inspect", SAMPLE)
     check(r.returncode == 0 and "nodes: 17" in r.stdout and "parameters:" in r.stdout and "flops:" in r.stdout,
           f"inspect sample: {r.stdout}")
-    out = os.path.join(tmp, "out")
+    out = os.path.join(tmp, "out", "nested")  # missing parents are created, as mkdir -p does
     r = kiln("run", SAMPLE, "--shape", "input=4x3x64x64", "--output-dir", out)
     check(r.returncode == 0 and "run" in r.stdout, f"run sample: {r.stderr}")
     y = np.load(os.path.join(out, "logits.npy"))

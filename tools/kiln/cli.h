@@ -31,6 +31,9 @@ int cli_split_assign(const char *s, char **name, const char **value);
 /* Prints "kiln: <what>: <kiln_last_error()>" to stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *what);
 double cli_now_ms(void);
+/* mkdir -p: creates dir and any missing parents; 0 on success (errno set
+ * otherwise). */
+int cli_mkdirs(const char *dir);
 /* Writes a shape such as 1x3x224x224 (batch for symbols) into buf. */
 const char *cli_shape_str(const kiln_io_info *info, char *buf, size_t len);
 

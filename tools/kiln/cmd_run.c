@@ -78,7 +78,7 @@ static int parse_run_args(int argc, char **argv, run_args *a)
 
 static int write_outputs(const char *dir, kiln_context *ctx, int n_out)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    if (cli_mkdirs(dir) != 0) {
         fprintf(stderr, "kiln run: cannot create output folder %s: %s\n", dir, strerror(errno));
         return CLI_EXIT_FAIL;
     }
