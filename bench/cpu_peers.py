@@ -7,7 +7,9 @@ the script
   1. writes seeded inputs as .npy files (the inputs of tests/models/compare_ort.py:
      normal floats, token ids in [0, 1000), attention masks with the last quarter
      of each row padded);
-  2. builds a kiln engine for exactly that shape (`kiln build --shape ...`);
+  2. builds a kiln engine for exactly that shape (`kiln build --shape ...`, under the
+     same OPENBLAS_NUM_THREADS as the runs, so that its autotuner times the tactics at
+     the benchmarked thread count) and lists the tactics it chose;
   3. creates an ONNX Runtime session (CPU provider, ORT_ENABLE_ALL, intra-op threads
      equal to kiln's thread count, inter-op 1);
   4. warms both up and checks that kiln's outputs match ONNX Runtime's (relative L2
@@ -84,6 +86,7 @@ class Result:
     kiln_ms: list = field(default_factory=list)  # per-round means
     ort_ms: list = field(default_factory=list)
     loadavg: str = ""
+    tactics: str = ""  # the engine's layers per tactic, from `kiln inspect ENGINE`
 
     @property
     def ratios(self):
@@ -224,9 +227,14 @@ def bench_config(args, label, model_path, dims, batch, work):
         np.save(path, value)
         input_args += ["--input", f"{name}={path}"]
         shapes += ["--shape", f"{name}={'x'.join(map(str, value.shape))}"]
+    # kiln's process gets the thread count through OpenBLAS's variables; the build gets the same, so
+    # that the autotuner times its tactics as `kiln run` will run them
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(args.threads), "OMP_NUM_THREADS": str(args.threads)}
     engine = work / "model.engine"
-    print(f"{label} batch {batch}: " + sh([args.kiln, "build", str(model_path), "-o", str(engine), *shapes]).strip(),
-          flush=True)
+    print(f"{label} batch {batch}: " + sh([args.kiln, "build", str(model_path), "-o", str(engine), *shapes],
+                                         env=env).strip(), flush=True)
+    tactics = re.findall(r" tactic (\S+)", sh([args.kiln, "inspect", str(engine)]))
+    res.tactics = ", ".join(f"{t} {tactics.count(t)}" for t in sorted(set(tactics), key=tactics.count, reverse=True))
 
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -237,7 +245,6 @@ def bench_config(args, label, model_path, dims, batch, work):
     refs = sess.run(None, feeds)
     ort_est = time_ort(sess, feeds, args.warmup)[-1]
 
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(args.threads), "OMP_NUM_THREADS": str(args.threads)}
     out_dir = work / "out"
     _, kiln_est = run_kiln(args.kiln, engine, input_args, args.warmup, out_dir, env)
     try:
@@ -353,7 +360,9 @@ def write_markdown(path, args, info, results, inspect_flops):
         "## Method",
         "",
         f"Each configuration: seeded inputs (seed {args.seed}); a kiln engine built for that shape with "
-        "`kiln build --shape`; one ONNX Runtime session. Warm-up: the reference run and "
+        "`kiln build --shape` (under the same OPENBLAS_NUM_THREADS as `kiln run`, so that its autotuner "
+        "times the tactics at the benchmarked thread count; the tactics it chose are listed below); one "
+        "ONNX Runtime session. Warm-up: the reference run and "
         f"{args.warmup} more ORT runs on the session, one untimed `kiln run --iterations {args.warmup}` "
         "process; "
         f"every output of kiln must match ONNX Runtime to relative L2 error <= {args.tol:g} (checked after "
@@ -386,6 +395,8 @@ def write_markdown(path, args, info, results, inspect_flops):
               "`kiln inspect MODEL` counts every op with symbolic dims set to 1.", "",
               "| model | batch | GFLOP (script) | `kiln inspect` GFLOP (dims = 1) |", "|---|---:|---:|---:|"]
     lines += [f"| {r.model} | {r.batch} | {r.flops / 1e9:.3f} | {inspect_flops[r.model]:.3f} |" for r in results]
+    lines += ["", "## kiln engines: layers per tactic", "", "| model | batch | tactics |", "|---|---:|---|"]
+    lines += [f"| {r.model} | {r.batch} | {r.tactics} |" for r in results]
     if timed:
         lines += ["", "## Per-round latencies (ms)", "",
                   "| model | batch | load average at start (1/5/15 min) | kiln | ORT |", "|---|---:|---|---|---|"]
