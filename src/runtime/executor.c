@@ -185,14 +185,21 @@ static int collect_buffers(const kiln_plan *plan, const kiln_graph *shapes, int 
     return nb;
 }
 
-static int same_layout(const kiln_value *a, const kiln_value *b)
+/* Same dtype, rank and dims: the one test behind same_layout (values at
+ * build) and same_shape (tensors at run time). */
+static int same_dims(kiln_dtype da, int ra, const int64_t *a, kiln_dtype db, int rb, const int64_t *b)
 {
-    if (a->dtype != b->dtype || a->rank != b->rank)
+    if (da != db || ra != rb)
         return 0;
-    for (int d = 0; d < a->rank; d++)
-        if (a->dims[d] != b->dims[d])
+    for (int d = 0; d < ra; d++)
+        if (a[d] != b[d])
             return 0;
     return 1;
+}
+
+static int same_layout(const kiln_value *a, const kiln_value *b)
+{
+    return same_dims(a->dtype, a->rank, a->dims, b->dtype, b->rank, b->dims);
 }
 
 /* Offers in-place reuse where an op allows it (kiln_op_inplace_input) and
@@ -393,12 +400,7 @@ static kiln_status alloc_poisoned(kiln_tensor *t, size_t max_bytes, const char *
 
 static int same_shape(const kiln_tensor *a, const kiln_tensor *b)
 {
-    if (a->dtype != b->dtype || a->rank != b->rank)
-        return 0;
-    for (int d = 0; d < a->rank; d++)
-        if (a->dims[d] != b->dims[d])
-            return 0;
-    return 1;
+    return same_dims(a->dtype, a->rank, a->dims, b->dtype, b->rank, b->dims);
 }
 
 /* Output k's storage: its arena slot when it has one and the actual size
