@@ -150,6 +150,15 @@ KILN_API kiln_status kiln_gpu_count(int *count);
  * "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.2 GiB)", into buf. */
 KILN_API kiln_status kiln_gpu_describe(int index, char *buf, size_t len);
 
+/* CPU threads: kiln runs its CPU kernels (and splits its OpenBLAS calls)
+ * on one process-wide pool. By default the pool uses every CPU the process
+ * may run on (its affinity mask); kiln_set_threads(n) makes it n threads
+ * (the calling thread and n - 1 workers; 0: the default again). Call it
+ * while no run or build is in progress. */
+KILN_API kiln_status kiln_set_threads(int threads);
+/* The threads the pool uses (starts the default pool if none was chosen). */
+KILN_API int kiln_get_threads(void);
+
 /* ---- network: ONNX parsed into kiln's IR ----------------------------- */
 
 /* Parses an ONNX file. External data is resolved inside the model's folder

@@ -1,30 +1,39 @@
 /*
  * thread_pool.c - the process-wide worker pool (see thread_pool.h). A job
- * is published under the lock with a new generation number; workers and the
- * caller take chunks from an atomic counter; the caller waits until every
- * worker has finished the generation.
+ * is published under the lock with a new generation number; workers spin on
+ * the generation for a short while after each job and then sleep on a
+ * condition variable; workers and the caller take chunks from an atomic
+ * counter; the caller waits (spinning, then sleeping) until every worker
+ * has finished the generation.
  */
+#define _GNU_SOURCE
 #include "core/thread_pool.h"
 
 #include <cblas.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define MAX_THREADS 256
 /* Chunks per thread: small enough to balance uneven iterations. */
 #define CHUNKS_PER_THREAD 4
+/* How long an idle worker (or a waiting caller) spins before it sleeps. */
+#define SPIN_NS 100000
 
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER, done_cv = PTHREAD_COND_INITIALIZER;
 static atomic_flag in_flight = ATOMIC_FLAG_INIT;
+static atomic_bool configured;
 static pthread_t workers[MAX_THREADS];
 static int n_workers;
-static bool quit;
-static unsigned generation;
-static int pending; /* workers yet to finish the current generation */
+static atomic_bool quit;
+static atomic_uint generation;
+static atomic_int pending; /* workers yet to finish the current generation */
 
 static struct {
     kiln_parallel_fn fn;
@@ -32,6 +41,40 @@ static struct {
     int64_t n, chunk;
     atomic_int_fast64_t next;
 } job;
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Spins until cond(arg) holds or SPIN_NS pass; returns whether it holds. */
+static bool spin_until(bool (*cond)(const void *), const void *arg)
+{
+    int64_t start = 0;
+    for (unsigned i = 0;; i++) {
+        if (cond(arg))
+            return true;
+        cpu_relax();
+        if ((i & 255) == 255) {
+            int64_t t = now_ns();
+            if (!start)
+                start = t;
+            else if (t - start > SPIN_NS)
+                return false;
+        }
+    }
+}
 
 static void run_chunks(int thread)
 {
@@ -47,93 +90,159 @@ typedef struct worker_arg {
 
 static worker_arg worker_args[MAX_THREADS];
 
+static bool new_job(const void *seen)
+{
+    return atomic_load(&quit) || atomic_load(&generation) != *(const unsigned *)seen;
+}
+
 static void *worker_main(void *arg)
 {
     const worker_arg *w = arg;
     unsigned seen = w->start;
-    pthread_mutex_lock(&lock);
     for (;;) {
-        while (!quit && generation == seen)
-            pthread_cond_wait(&work_cv, &lock);
-        if (quit)
+        if (!spin_until(new_job, &seen)) {
+            pthread_mutex_lock(&lock);
+            while (!new_job(&seen))
+                pthread_cond_wait(&work_cv, &lock);
+            pthread_mutex_unlock(&lock);
+        }
+        if (atomic_load(&quit))
             break;
-        seen = generation;
-        pthread_mutex_unlock(&lock);
+        seen = atomic_load(&generation);
         run_chunks(w->thread);
-        pthread_mutex_lock(&lock);
-        if (--pending == 0)
+        if (atomic_fetch_sub(&pending, 1) == 1) {
+            pthread_mutex_lock(&lock);
             pthread_cond_signal(&done_cv);
+            pthread_mutex_unlock(&lock);
+        }
     }
-    pthread_mutex_unlock(&lock);
     return NULL;
 }
 
 static void stop_workers(void)
 {
     pthread_mutex_lock(&lock);
-    quit = true;
+    atomic_store(&quit, true);
     pthread_cond_broadcast(&work_cv);
     pthread_mutex_unlock(&lock);
     for (int i = 0; i < n_workers; i++)
         pthread_join(workers[i], NULL);
     n_workers = 0;
-    quit = false;
+    atomic_store(&quit, false);
 }
 
-kiln_status kiln_thread_pool_set_threads(int n)
+int kiln_thread_pool_default_threads(void)
 {
-    if (n < 1 || n > MAX_THREADS)
-        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "threads: %d is outside 1..%d", n, MAX_THREADS);
-    while (atomic_flag_test_and_set(&in_flight))
-        ; /* callers do not overlap a parallel for; this only guards misuse */
+    cpu_set_t set;
+    int n = 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        n = CPU_COUNT(&set);
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
+}
+
+/* Starts n - 1 workers; config_lock held, no parallel for in flight. */
+static kiln_status start_workers(int n)
+{
     stop_workers();
     kiln_status st = KILN_OK;
     while (n_workers < n - 1 && st == KILN_OK) {
         /* no job is published while in_flight is held */
-        worker_args[n_workers] = (worker_arg){generation, n_workers + 1};
+        worker_args[n_workers] = (worker_arg){atomic_load(&generation), n_workers + 1};
         if (pthread_create(&workers[n_workers], NULL, worker_main, &worker_args[n_workers]) != 0)
             st = kiln_error(KILN_ERR_OUT_OF_MEMORY, "threads: cannot start worker %d of %d", n_workers + 1, n - 1);
         else
             n_workers++;
     }
-    openblas_set_num_threads(n);
-    atomic_flag_clear(&in_flight);
+    /* products are split over this pool (kiln_sgemm): OpenBLAS keeps to one thread */
+    openblas_set_num_threads(1);
+    atomic_store(&configured, true);
     return st;
+}
+
+kiln_status kiln_thread_pool_set_threads(int n)
+{
+    if (n == 0)
+        n = kiln_thread_pool_default_threads();
+    if (n < 1 || n > MAX_THREADS)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "threads: %d is outside 1..%d", n, MAX_THREADS);
+    pthread_mutex_lock(&config_lock);
+    while (atomic_flag_test_and_set(&in_flight))
+        ; /* callers do not overlap a parallel for; this only guards misuse */
+    kiln_status st = start_workers(n);
+    atomic_flag_clear(&in_flight);
+    pthread_mutex_unlock(&config_lock);
+    return st;
+}
+
+/* Starts the default pool the first time it is needed. */
+static void ensure_configured(void)
+{
+    if (atomic_load(&configured))
+        return;
+    pthread_mutex_lock(&config_lock);
+    if (!atomic_load(&configured)) {
+        while (atomic_flag_test_and_set(&in_flight))
+            ;
+        (void)start_workers(kiln_thread_pool_default_threads()); /* fewer workers on failure still work */
+        atomic_flag_clear(&in_flight);
+    }
+    pthread_mutex_unlock(&config_lock);
 }
 
 int kiln_thread_pool_threads(void)
 {
+    ensure_configured();
     return n_workers + 1;
 }
 
-void kiln_parallel_for(int64_t n, kiln_parallel_fn fn, void *user)
+static bool workers_done(const void *unused)
+{
+    (void)unused;
+    return atomic_load(&pending) == 0;
+}
+
+static void parallel_chunks(int64_t n, int64_t chunk, kiln_parallel_fn fn, void *user)
 {
     if (n <= 0)
         return;
-    if (n == 1 || atomic_flag_test_and_set(&in_flight)) {
+    ensure_configured();
+    if (n <= chunk || n_workers == 0 || atomic_flag_test_and_set(&in_flight)) {
         fn(user, 0, n, 0);
         return;
     }
-    if (n_workers == 0) {
-        atomic_flag_clear(&in_flight);
-        fn(user, 0, n, 0);
-        return;
-    }
-    int64_t parts = (int64_t)(n_workers + 1) * CHUNKS_PER_THREAD;
     pthread_mutex_lock(&lock);
     job.fn = fn;
     job.user = user;
     job.n = n;
-    job.chunk = (n + parts - 1) / parts;
+    job.chunk = chunk;
     atomic_store(&job.next, 0);
-    pending = n_workers;
-    generation++;
+    atomic_store(&pending, n_workers);
+    atomic_fetch_add(&generation, 1);
     pthread_cond_broadcast(&work_cv);
     pthread_mutex_unlock(&lock);
     run_chunks(0);
-    pthread_mutex_lock(&lock);
-    while (pending > 0)
-        pthread_cond_wait(&done_cv, &lock);
-    pthread_mutex_unlock(&lock);
+    if (!spin_until(workers_done, NULL)) {
+        pthread_mutex_lock(&lock);
+        while (atomic_load(&pending) > 0)
+            pthread_cond_wait(&done_cv, &lock);
+        pthread_mutex_unlock(&lock);
+    }
     atomic_flag_clear(&in_flight);
+}
+
+void kiln_parallel_for(int64_t n, kiln_parallel_fn fn, void *user)
+{
+    ensure_configured();
+    int64_t parts = (int64_t)(n_workers + 1) * CHUNKS_PER_THREAD;
+    parallel_chunks(n, n > 0 ? (n + parts - 1) / parts : 1, fn, user);
+}
+
+void kiln_parallel_for_grain(int64_t n, int64_t grain, kiln_parallel_fn fn, void *user)
+{
+    if (grain < 1)
+        grain = 1;
+    ensure_configured();
+    int64_t parts = (int64_t)(n_workers + 1) * CHUNKS_PER_THREAD;
+    int64_t chunk = n > 0 ? (n + parts - 1) / parts : 1;
+    parallel_chunks(n, chunk < grain ? grain : chunk, fn, user);
 }

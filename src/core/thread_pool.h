@@ -1,8 +1,15 @@
 /*
  * thread_pool.h - one process-wide pool of worker threads and a parallel
- * for over it. The pool starts empty (everything runs on the caller) until
- * kiln_thread_pool_set_threads; a parallel for issued while another is in
- * flight (another thread's run) runs on its caller alone.
+ * for over it. Every multithreaded kernel runs on this pool; OpenBLAS is
+ * kept to one thread and large products are split over the pool instead
+ * (kiln_sgemm), so that two pools never compete for the cores.
+ *
+ * The pool starts with the default thread count (the CPUs this process may
+ * run on) the first time anything asks for it, unless
+ * kiln_thread_pool_set_threads chose a count first. A parallel for issued
+ * while another is in flight (another thread's run) runs on its caller
+ * alone. Workers spin briefly after a job before they sleep, so that the
+ * many short parallel loops of one inference do not each pay a wake-up.
  */
 #ifndef KILN_CORE_THREAD_POOL_H
 #define KILN_CORE_THREAD_POOL_H
@@ -15,14 +22,21 @@
  * caller; below kiln_thread_pool_threads()), e.g. to pick its scratch. */
 typedef void (*kiln_parallel_fn)(void *user, int64_t begin, int64_t end, int thread);
 
-/* Uses n threads (the caller and n - 1 workers) for parallel fors and for
- * OpenBLAS; n = 1 runs everything on the caller. Must not be called while
- * a parallel for runs. */
+/* Uses n threads (the caller and n - 1 workers) for parallel fors; n = 0
+ * means the default (kiln_thread_pool_default_threads). Must not be called
+ * while a parallel for runs. */
 kiln_status kiln_thread_pool_set_threads(int n);
-/* The threads a parallel for uses (1 when the pool is empty). */
+/* The threads a parallel for uses; starts the default pool when none was
+ * chosen yet. */
 int kiln_thread_pool_threads(void);
+/* The CPUs this process may run on (its affinity mask), at least 1. */
+int kiln_thread_pool_default_threads(void);
 /* fn over [0, n), in chunks shared by the caller and the workers; returns
  * when every iteration has run. */
 void kiln_parallel_for(int64_t n, kiln_parallel_fn fn, void *user);
+/* As kiln_parallel_for, with chunks of at least `grain` iterations: a loop
+ * of fewer than 2 * grain iterations runs on the caller alone. Pick grain
+ * so that one chunk is worth a few microseconds of work. */
+void kiln_parallel_for_grain(int64_t n, int64_t grain, kiln_parallel_fn fn, void *user);
 
 #endif

@@ -18,11 +18,13 @@ int cmd_build(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 void usage_build(FILE *f);
 void usage_run(FILE *f);
 void usage_inspect(FILE *f);
 void usage_compare(FILE *f);
+void usage_bench(FILE *f);
 
 /* "1x3x224x224" -> dims; returns 0 on a malformed shape. */
 int cli_parse_shape(const char *s, int *rank, int64_t *dims);

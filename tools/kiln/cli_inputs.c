@@ -250,6 +250,45 @@ int cli_inputs_bind(const cli_inputs *in, const kiln_engine *engine, kiln_contex
     return 0;
 }
 
+/* Fixes, for the build, the shape of every input of net that --shape does
+ * not give: the shape of its --input file, else its own with symbolic dims
+ * as 1 (with a note), so that the build plans and tunes for the shapes the
+ * run will use. */
+static int fix_build_shapes(const cli_inputs *in, const kiln_network *net, kiln_builder_config *cfg)
+{
+    int n_in = 0;
+    kiln_network_num_io(net, 0, &n_in);
+    for (int i = 0; i < n_in; i++) {
+        kiln_io_info info;
+        if (kiln_network_io(net, 0, i, &info) != KILN_OK)
+            return cli_fail("input");
+        if (find_name(in->shape_names, in->n_shapes, info.name) >= 0 || info.rank < 0)
+            continue;
+        int f = find_name(in->file_names, in->n_files, info.name);
+        if (f >= 0) {
+            kiln_tensor t = {0};
+            if (kiln_npy_read(in->files[f], KILN_DEFAULT_MAX_TENSOR_BYTES, &t) != KILN_OK)
+                return cli_fail(info.name);
+            kiln_status st = kiln_builder_config_set_input_shape(cfg, info.name, t.rank, t.dims);
+            kiln_tensor_clear(&t);
+            if (st != KILN_OK)
+                return cli_fail(info.name);
+            continue;
+        }
+        int symbolic = 0;
+        for (int d = 0; d < info.rank; d++)
+            if (info.dims[d] < 0) {
+                fprintf(stderr, "kiln: note: input '%s' dim %d (%s) set to 1; use --shape %s=... to choose\n",
+                        info.name, d, info.dim_names[d] ? info.dim_names[d] : "unknown", info.name);
+                info.dims[d] = 1;
+                symbolic = 1;
+            }
+        if (symbolic && kiln_builder_config_set_input_shape(cfg, info.name, info.rank, info.dims) != KILN_OK)
+            return cli_fail(info.name);
+    }
+    return 0;
+}
+
 int cli_open_engine(const char *model, int opt_level, const cli_inputs *in, kiln_engine **engine, double *t_load,
                     double *t_build)
 {
@@ -271,6 +310,8 @@ int cli_open_engine(const char *model, int opt_level, const cli_inputs *in, kiln
         rc = cli_fail("config");
     if (!rc)
         rc = cli_inputs_configure(in, cfg);
+    if (!rc && opt_level > 0)
+        rc = fix_build_shapes(in, net, cfg);
     double t1 = cli_now_ms();
     if (!rc && kiln_engine_build(net, cfg, engine) != KILN_OK)
         rc = cli_fail(model);

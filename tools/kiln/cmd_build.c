@@ -34,7 +34,8 @@ void usage_build(FILE *f)
                "  --no-tune               skip the autotuner: every layer keeps the reference kernel (by default\n"
                "                          the tactics of each layer with fixed shapes are timed, the fastest kept)\n"
                "  --timing-cache FILE     read tactic timings from FILE before tuning and write them after\n"
-               "  --threads N             threads for the tactics and OpenBLAS (default: OpenBLAS's own)\n"
+               "  --threads N             CPU threads while tuning (default: every CPU this process may use);\n"
+               "                          tune with the thread count the engine will run with\n"
                "  --verbose               print each tuned layer's tactic and time (the build log)\n"
                "  --help                  this text\n");
 }

@@ -16,7 +16,7 @@
 void usage_run(FILE *f)
 {
     fprintf(f, "usage: kiln run MODEL [--input NAME=FILE.npy]... [--shape NAME=DIMS]... [--output-dir DIR]\n"
-               "                 [--iterations N] [--seed N] [--optimization-level N]\n\n"
+               "                 [--iterations N] [--seed N] [--threads N] [--optimization-level N]\n\n"
                "Runs MODEL (an .onnx file, or an engine file from `kiln build`) once per iteration and prints\n"
                "one timing line.\n\n"
                "options:\n"
@@ -28,6 +28,7 @@ void usage_run(FILE *f)
                "                         ('/' and '\\\\' in names become '_')\n"
                "  --iterations N         run N times (default 1); the summary reports the mean and the best\n"
                "  --seed N               seed of the random inputs (default 0)\n"
+               "  --threads N            CPU threads (default: every CPU this process may use)\n"
                "  --optimization-level N 0: run the graph as imported; 1 (default): optimize it first\n"
                "  --help                 this text\n");
 }
@@ -36,6 +37,7 @@ typedef struct run_args {
     const char *model;
     const char *out_dir;
     int iterations;
+    int threads;
     int opt_level;
     cli_inputs inputs;
 } run_args;
@@ -56,6 +58,14 @@ static int parse_run_flag(void *args, const char *arg, const char *val)
             return -1;
         }
         a->iterations = (int)v;
+    } else if (!strcmp(arg, "--threads")) {
+        char *end;
+        long v = strtol(val, &end, 10);
+        if (!*val || *end || v < 1 || v > 256) {
+            fprintf(stderr, "kiln run: --threads takes a number from 1 to 256, got '%s'\n", val);
+            return -1;
+        }
+        a->threads = (int)v;
     } else if (!strcmp(arg, "--optimization-level")) {
         if (strcmp(val, "0") && strcmp(val, "1")) {
             fprintf(stderr, "kiln run: --optimization-level takes 0 or 1, got '%s'\n", val);
@@ -107,6 +117,8 @@ static int run_model(run_args *a)
     kiln_context *ctx = NULL;
     int rc = 0, n_out = 0;
     double t_load = 0, t_build = 0, best = 1e300, total = 0;
+    if (a->threads > 0 && kiln_set_threads(a->threads) != KILN_OK)
+        return cli_fail("--threads");
     if (cli_open_engine(a->model, a->opt_level, &a->inputs, &engine, &t_load, &t_build))
         return CLI_EXIT_FAIL;
     if (kiln_context_create(engine, &ctx) != KILN_OK)

@@ -14,6 +14,7 @@ static void usage(FILE *f)
                "commands:\n"
                "  build MODEL    optimize a model for this machine and write an engine file\n"
                "  run MODEL      run a model or engine on inputs from .npy files or on deterministic random data\n"
+               "  bench MODEL    time many runs: latency percentiles, throughput, and a per-layer profile\n"
                "  inspect MODEL  print inputs, outputs, op histogram, node, parameter and FLOP counts; for an\n"
                "                 engine, its layers and their tactics\n"
                "  compare MODEL  run the optimized engine (or an engine file) and the unoptimized model on the same\n"
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
             usage_build(stdout);
         else if (argc > 2 && !strcmp(argv[2], "run"))
             usage_run(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "bench"))
+            usage_bench(stdout);
         else if (argc > 2 && !strcmp(argv[2], "inspect"))
             usage_inspect(stdout);
         else if (argc > 2 && !strcmp(argv[2], "compare"))
@@ -64,6 +67,8 @@ int main(int argc, char **argv)
         return cmd_build(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench"))
+        return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "inspect"))
         return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare"))

@@ -11,6 +11,7 @@
 
 #include "backends/cpu/cpu_util.h"
 #include "core/dtype.h"
+#include "backends/cpu/cpu_gemm.h"
 
 static void patches_common(const kiln_window *w, kiln_cp_patches *p)
 {
@@ -212,8 +213,7 @@ kiln_status kiln_cp_gemm(size_t esize, int trans_a, int64_t m, int64_t n, int64_
     int lda = (int)(trans_a ? m : k);
     CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
     if (esize == 4)
-        cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, a, lda, b, (int)n, (float)beta, c,
-                    (int)n);
+        kiln_sgemm(trans_a, 0, m, n, k, 1.0f, a, lda, b, n, (float)beta, c, n);
     else
         cblas_dgemm(CblasRowMajor, ta, CblasNoTrans, (int)m, (int)n, (int)k, 1.0, a, lda, b, (int)n, beta, c, (int)n);
     return KILN_OK;

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include "backends/cpu/cpu_gemm.h"
 
 kiln_la_kind kiln_la_kind_of(kiln_dtype dt)
 {
@@ -85,8 +86,8 @@ kiln_status kiln_la_gemm_run(kiln_la_kind kind, const kiln_la_gemm *g, const voi
                           (long long)g->m, (long long)g->k, (long long)g->k, (long long)g->n);
     enum CBLAS_TRANSPOSE ta = g->trans_a ? CblasTrans : CblasNoTrans, tb = g->trans_b ? CblasTrans : CblasNoTrans;
     if (kind == KILN_LA_F32)
-        cblas_sgemm(CblasRowMajor, ta, tb, (int)g->m, (int)g->n, (int)g->k, (float)g->alpha, a, (int)g->lda, b,
-                    (int)g->ldb, (float)g->beta, c, (int)g->ldc);
+        kiln_sgemm(g->trans_a, g->trans_b, g->m, g->n, g->k, (float)g->alpha, a, g->lda, b, g->ldb, (float)g->beta, c,
+                   g->ldc);
     else
         cblas_dgemm(CblasRowMajor, ta, tb, (int)g->m, (int)g->n, (int)g->k, g->alpha, a, (int)g->lda, b, (int)g->ldb,
                     g->beta, c, (int)g->ldc);

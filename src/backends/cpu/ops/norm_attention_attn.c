@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "backends/cpu/ops/norm_attention_kernels.h"
+#include "backends/cpu/cpu_gemm.h"
 
 enum { IN_Q, IN_K, IN_V, IN_MASK, IN_PAST_K, IN_PAST_V, IN_NONPAD };
 enum { OUT_Y, OUT_PRESENT_K, OUT_PRESENT_V, OUT_QK };
@@ -362,8 +363,7 @@ static void gemm(const attn_plan *p, int trans_b, int64_t m, int64_t n, int64_t 
     }
     enum CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
     if (p->work == KILN_FLOAT32)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, (blasint)m, (blasint)n, (blasint)k, (float)alpha, a, (blasint)lda,
-                    b, (blasint)ldb, 0.0f, c, (blasint)ldc);
+        kiln_sgemm(0, trans_b, m, n, k, (float)alpha, a, lda, b, ldb, 0.0f, c, ldc);
     else
         cblas_dgemm(CblasRowMajor, CblasNoTrans, tb, (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b,
                     (blasint)ldb, 0.0, c, (blasint)ldc);

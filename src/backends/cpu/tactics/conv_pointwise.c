@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backends/cpu/tactics/conv_tactics.h"
+#include "backends/cpu/cpu_gemm.h"
 
 static bool pointwise_shape(const kiln_op_ctx *ctx, kiln_ct_conv *c)
 {
@@ -56,8 +57,7 @@ kiln_status kiln_ct_pointwise_core(const kiln_ct_conv *c, void *workspace)
         y = yp;
     }
     fill_bias(y, c->b, c->filters, cols, cols);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c->filters, (int)cols, (int)c->channels, 1.0f, c->w,
-                (int)c->channels, x, (int)cols, 1.0f, y, (int)cols);
+    kiln_sgemm(0, 0, c->filters, cols, c->channels, 1.0f, c->w, c->channels, x, cols, 1.0f, y, cols);
     if (n > 1)
         for (int64_t b = 0; b < n; b++)
             for (int64_t m = 0; m < c->filters; m++)

@@ -11,6 +11,7 @@
 
 #include "backends/cpu/tactics/conv_tactics.h"
 #include "core/thread_pool.h"
+#include "backends/cpu/cpu_gemm.h"
 
 /* Floats after the products that four-tile reads may touch past the last. */
 #define PROD_SLACK 4
@@ -230,8 +231,7 @@ kiln_status kiln_ct_winograd_core(const kiln_ct_conv *c, void *workspace)
     transform_filters(c, j.u);
     kiln_parallel_for(c->batch * ch, transform_inputs, &j);
     for (int e = 0; e < 16; e++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)p, (int)ch, 1.0f, j.u + e * m * ch, (int)ch,
-                    j.v + e * ch * p, (int)p, 0.0f, j.prod + e * m * p, (int)p);
+        kiln_sgemm(0, 0, m, p, ch, 1.0f, j.u + e * m * ch, ch, j.v + e * ch * p, p, 0.0f, j.prod + e * m * p, p);
     kiln_parallel_for(c->batch * m, transform_outputs, &j);
     return KILN_OK;
 }

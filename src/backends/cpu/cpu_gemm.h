@@ -1,0 +1,18 @@
+/*
+ * cpu_gemm.h - float32 matrix products on kiln's thread pool. OpenBLAS runs
+ * on one thread per call (thread_pool.h); a product large enough to share
+ * is cut into one slab of rows or columns per thread, each a single-threaded
+ * cblas_sgemm.
+ */
+#ifndef KILN_BACKENDS_CPU_GEMM_H
+#define KILN_BACKENDS_CPU_GEMM_H
+
+#include <stdint.h>
+
+/* Row-major C = alpha * op(A) * op(B) + beta * C, with op(A) m x k and
+ * op(B) k x n (trans_a / trans_b: 1 when the operand is stored
+ * transposed), as cblas_sgemm. */
+void kiln_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * test_thread_pool.c - the CPU thread pool and what runs on it: the thread
+ * count through the public API (default, explicit, bad values), parallel
+ * fors that cover every iteration exactly once (with and without a grain),
+ * and kiln_sgemm, the pool-split float32 product, against a float64
+ * reference on fresh random matrices at 1 and several threads, in every
+ * transpose combination, with C poisoned before a beta = 0 product.
+ */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "backends/cpu/cpu_gemm.h"
+#include "core/thread_pool.h"
+#include "kiln.h"
+#include "test_util.h"
+
+static uint64_t rng_state;
+
+static double uniform(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+}
+
+static void test_thread_count(void)
+{
+    int def = kiln_thread_pool_default_threads();
+    CHECK(def >= 1);
+    CHECK(kiln_get_threads() >= 1);
+    CHECK(kiln_set_threads(3) == KILN_OK && kiln_get_threads() == 3);
+    CHECK(kiln_set_threads(0) == KILN_OK && kiln_get_threads() == def);
+    CHECK_ERR(kiln_set_threads(-1), KILN_ERR_INVALID_ARGUMENT, "kiln_set_threads");
+    CHECK_ERR(kiln_set_threads(100000), KILN_ERR_INVALID_ARGUMENT, "outside");
+    CHECK(kiln_set_threads(1) == KILN_OK && kiln_get_threads() == 1);
+}
+
+typedef struct cover {
+    atomic_int *hits;
+    atomic_int max_thread;
+    atomic_int_fast64_t min_chunk;
+} cover;
+
+static void mark(void *user, int64_t begin, int64_t end, int thread)
+{
+    cover *c = user;
+    for (int64_t i = begin; i < end; i++)
+        atomic_fetch_add(&c->hits[i], 1);
+    int_fast64_t low = atomic_load(&c->min_chunk);
+    while (end - begin < low && !atomic_compare_exchange_weak(&c->min_chunk, &low, end - begin))
+        ;
+    int m = atomic_load(&c->max_thread);
+    while (thread > m && !atomic_compare_exchange_weak(&c->max_thread, &m, thread))
+        ;
+}
+
+static void test_parallel_for(void)
+{
+    const int64_t sizes[] = {1, 2, 7, 64, 1000, 12345};
+    for (int threads = 1; threads <= 4; threads += 3) {
+        CHECK(kiln_set_threads(threads) == KILN_OK);
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+            for (int grain = 0; grain <= 1; grain++) {
+                int64_t n = sizes[s];
+                cover c = {calloc((size_t)n, sizeof(atomic_int)), 0, INT64_MAX};
+                if (grain)
+                    kiln_parallel_for_grain(n, 500, mark, &c);
+                else
+                    kiln_parallel_for(n, mark, &c);
+                int once = 1;
+                for (int64_t i = 0; i < n; i++)
+                    once &= atomic_load(&c.hits[i]) == 1;
+                CHECK(once);
+                CHECK(atomic_load(&c.max_thread) < threads);
+                /* with a grain, every chunk but the last holds >= 500 iterations; small loops stay whole */
+                if (grain && n < 1000)
+                    CHECK(atomic_load(&c.min_chunk) == n && atomic_load(&c.max_thread) == 0);
+                free(c.hits);
+            }
+        }
+    }
+    kiln_parallel_for(0, mark, NULL); /* nothing to run, nothing touched */
+}
+
+/* Relative L2 error of kiln_sgemm against a float64 product. */
+static double gemm_error(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, float beta)
+{
+    int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 5, ldc = n + 2; /* padded leading dims */
+    int64_t arows = ta ? k : m, brows = tb ? n : k;
+    float *a = malloc(sizeof(float) * (size_t)(arows * lda));
+    float *b = malloc(sizeof(float) * (size_t)(brows * ldb));
+    float *c = malloc(sizeof(float) * (size_t)(m * ldc));
+    double *c0 = malloc(sizeof(double) * (size_t)(m * ldc));
+    for (int64_t i = 0; i < arows * lda; i++)
+        a[i] = (float)uniform();
+    for (int64_t i = 0; i < brows * ldb; i++)
+        b[i] = (float)uniform();
+    for (int64_t i = 0; i < m * ldc; i++) {
+        c[i] = beta == 0 ? NAN : (float)uniform(); /* poisoned: beta 0 must not read C */
+        c0[i] = c[i];
+    }
+    kiln_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    double num = 0, den = 0, pad_ok = 1;
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t j = 0; j < n; j++) {
+            double s = 0;
+            for (int64_t p = 0; p < k; p++)
+                s += (double)(ta ? a[p * lda + i] : a[i * lda + p]) * (double)(tb ? b[j * ldb + p] : b[p * ldb + j]);
+            double ref = alpha * s + (beta == 0 ? 0.0 : beta * c0[i * ldc + j]);
+            num += (c[i * ldc + j] - ref) * (c[i * ldc + j] - ref);
+            den += ref * ref;
+        }
+        for (int64_t j = n; j < ldc; j++) /* the padding of each row is left alone */
+            pad_ok = pad_ok && (isnan(c0[i * ldc + j]) ? isnan(c[i * ldc + j]) : c[i * ldc + j] == c0[i * ldc + j]);
+    }
+    free(a);
+    free(b);
+    free(c);
+    free(c0);
+    double err = sqrt(num / (den > 0 ? den : 1));
+    return pad_ok && !isnan(err) ? err : INFINITY;
+}
+
+static void test_sgemm(void)
+{
+    /* shapes below and above the split threshold, tall, wide, odd sizes */
+    const int64_t shapes[][3] = {{5, 7, 3}, {64, 64, 64}, {300, 40, 50}, {17, 900, 33}, {129, 130, 70}, {8, 4000, 16}};
+    for (int threads = 1; threads <= 3; threads += 2) {
+        CHECK(kiln_set_threads(threads) == KILN_OK);
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int t = 0; t < 4; t++) {
+                double e1 = gemm_error(t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f, 0.0f);
+                double e2 = gemm_error(t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], 0.5f, 1.5f);
+                CHECK(e1 <= 1e-5);
+                CHECK(e2 <= 1e-5);
+                if (e1 > 1e-5 || e2 > 1e-5)
+                    fprintf(stderr, "sgemm %lldx%lldx%lld trans %d threads %d: errors %g %g\n",
+                            (long long)shapes[s][0], (long long)shapes[s][1], (long long)shapes[s][2], t, threads, e1,
+                            e2);
+            }
+    }
+}
+
+int main(void)
+{
+    rng_state = (uint64_t)time(NULL) * 2654435761u + 1;
+    printf("seed %llu\n", (unsigned long long)rng_state);
+    test_thread_count();
+    test_parallel_for();
+    test_sgemm();
+    return test_summary();
+}
