@@ -7,9 +7,9 @@ the script
   1. writes seeded inputs as .npy files (the inputs of tests/models/compare_ort.py:
      normal floats, token ids in [0, 1000), attention masks with the last quarter
      of each row padded);
-  2. builds a kiln engine for exactly that shape (`kiln build --shape ...`, under the
-     same OPENBLAS_NUM_THREADS as the runs, so that its autotuner times the tactics at
-     the benchmarked thread count) and lists the tactics it chose;
+  2. builds a kiln engine for exactly that shape (`kiln build --shape ... --threads T`,
+     the thread count of the runs, so that its autotuner times the tactics as they
+     will run) and lists the tactics it chose;
   3. creates an ONNX Runtime session (CPU provider, ORT_ENABLE_ALL, intra-op threads
      equal to kiln's thread count, inter-op 1);
   4. warms both up and checks that kiln's outputs match ONNX Runtime's (relative L2
@@ -104,7 +104,7 @@ def parse_args():
     ap.add_argument("--kiln", default=str(REPO / "build" / "kiln"),
                     help="the kiln executable, a Release or RelWithDebInfo build (default: %(default)s)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                    help="threads for both: OPENBLAS_NUM_THREADS and OMP_NUM_THREADS of kiln's process, "
+                    help="threads for both: kiln's --threads (and OMP_NUM_THREADS of its process), "
                          "intra_op_num_threads of ONNX Runtime (default: all logical CPUs, %(default)s)")
     ap.add_argument("--models-dir",
                     help="folder with resnet50.onnx, mobilenetv2.onnx and bert_base.onnx; missing ones are "
@@ -179,8 +179,8 @@ def kiln_inspect_flops(kiln, model_path):
 
 def run_kiln(kiln, engine, input_args, iterations, out_dir, env):
     """One `kiln run` process; returns the (mean, best) milliseconds the CLI prints."""
-    out = sh([kiln, "run", str(engine), *input_args, "--iterations", str(iterations),
-              "--output-dir", str(out_dir)], env=env)
+    out = sh([kiln, "run", str(engine), *input_args, "--iterations", str(iterations), "--threads",
+              env["KILN_BENCH_THREADS"], "--output-dir", str(out_dir)], env=env)
     m = KILN_RUN_LINE.search(out)
     if not m or int(m.group(3)) != iterations:
         raise RuntimeError(f"unexpected kiln run output: {out.strip()}")
@@ -227,12 +227,12 @@ def bench_config(args, label, model_path, dims, batch, work):
         np.save(path, value)
         input_args += ["--input", f"{name}={path}"]
         shapes += ["--shape", f"{name}={'x'.join(map(str, value.shape))}"]
-    # kiln's process gets the thread count through OpenBLAS's variables; the build gets the same, so
-    # that the autotuner times its tactics as `kiln run` will run them
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(args.threads), "OMP_NUM_THREADS": str(args.threads)}
+    # kiln's build and runs get the same --threads, so that the autotuner times its tactics as
+    # `kiln run` will run them (OMP_NUM_THREADS for libraries that use OpenMP)
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "KILN_BENCH_THREADS": str(args.threads)}
     engine = work / "model.engine"
-    print(f"{label} batch {batch}: " + sh([args.kiln, "build", str(model_path), "-o", str(engine), *shapes],
-                                         env=env).strip(), flush=True)
+    print(f"{label} batch {batch}: " + sh([args.kiln, "build", str(model_path), "-o", str(engine), *shapes,
+                                          "--threads", str(args.threads)], env=env).strip(), flush=True)
     tactics = re.findall(r" tactic (\S+)", sh([args.kiln, "inspect", str(engine)]))
     res.tactics = ", ".join(f"{t} {tactics.count(t)}" for t in sorted(set(tactics), key=tactics.count, reverse=True))
 
@@ -353,14 +353,14 @@ def write_markdown(path, args, info, results, inspect_flops):
         f"- kiln commit {info['commit']}; {info['kiln']}; BLAS: {info['blas']}",
         f"- {info['versions']}",
         f"- started {info['date']}",
-        f"- threads: {args.threads} for both (kiln: OPENBLAS_NUM_THREADS=OMP_NUM_THREADS={args.threads}; "
+        f"- threads: {args.threads} for both (kiln: --threads {args.threads}, OMP_NUM_THREADS={args.threads}; "
         f"ONNX Runtime: CPUExecutionProvider, ORT_ENABLE_ALL, intra_op_num_threads={args.threads}, "
         "inter_op_num_threads=1)",
         "",
         "## Method",
         "",
         f"Each configuration: seeded inputs (seed {args.seed}); a kiln engine built for that shape with "
-        "`kiln build --shape` (under the same OPENBLAS_NUM_THREADS as `kiln run`, so that its autotuner "
+        "`kiln build --shape --threads` (the thread count of `kiln run`, so that its autotuner "
         "times the tactics at the benchmarked thread count; the tactics it chose are listed below); one "
         "ONNX Runtime session. Warm-up: the reference run and "
         f"{args.warmup} more ORT runs on the session, one untimed `kiln run --iterations {args.warmup}` "

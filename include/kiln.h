@@ -263,6 +263,11 @@ KILN_API kiln_status kiln_engine_rewrite(const kiln_engine *engine, int index, c
  * optimization profiles: the largest of the profiles' arenas, each laid out
  * for its profile's max shapes. */
 KILN_API kiln_status kiln_engine_memory(const kiln_engine *engine, size_t *naive_bytes, size_t *planned_bytes);
+/* Estimated floating-point operations of one run of the engine's graph at
+ * the shapes it was built for (fused layers count as the product they
+ * start with); *symbolic is 1 when some dims were symbolic and counted as
+ * 1 (an engine with profiles). */
+KILN_API kiln_status kiln_engine_flops(const kiln_engine *engine, double *flops, int *symbolic);
 /* Number of optimization profiles (0 for an engine built without any). */
 KILN_API kiln_status kiln_engine_num_profiles(const kiln_engine *engine, int *count);
 /* Input `input`'s bounds in profile `profile`; min, opt and max each take

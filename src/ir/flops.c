@@ -36,7 +36,11 @@ double kiln_node_flops(const kiln_graph *g, int node, int *symbolic)
     const kiln_node *n = &g->nodes[node];
     double out = n->n_outputs > 0 ? elems(g, n->outputs[0], symbolic) : 0;
     const kiln_value *w = input(g, n, 1);
-    if ((!strcmp(n->op_type, "Conv") || !strcmp(n->op_type, "ConvInteger")) && w && w->rank >= 2) {
+    /* kiln's fused ops count as the product they start with (the epilogue is free) */
+    int fused = !strcmp(n->domain, "kiln");
+    if ((!strcmp(n->op_type, "Conv") || !strcmp(n->op_type, "ConvInteger") ||
+         (fused && !strcmp(n->op_type, "FusedConv"))) &&
+        w && w->rank >= 2) {
         /* each output element: Cin/group * prod(kernel) multiply-adds */
         double per = 1;
         for (int d = 1; d < w->rank; d++)
@@ -50,14 +54,16 @@ double kiln_node_flops(const kiln_graph *g, int node, int *symbolic)
             per *= dim_or_one(w->dims[d], symbolic);
         return 2 * (x ? elems(g, n->inputs[0], symbolic) : 0) * per;
     }
-    if (!strcmp(n->op_type, "MatMul") || !strcmp(n->op_type, "Gemm") || !strcmp(n->op_type, "MatMulInteger")) {
+    int gemm = !strcmp(n->op_type, "Gemm") || (fused && !strcmp(n->op_type, "FusedGemm"));
+    if (gemm || !strcmp(n->op_type, "MatMul") || !strcmp(n->op_type, "MatMulInteger") ||
+        (fused && !strcmp(n->op_type, "FusedMatMul"))) {
         const kiln_value *a = input(g, n, 0);
         if (a && a->rank >= 1) {
             int trans_a = 0;
             for (int i = 0; i < n->n_attrs; i++)
                 if (!strcmp(n->attrs[i].name, "transA"))
                     trans_a = (int)n->attrs[i].i;
-            int kdim = (!strcmp(n->op_type, "Gemm") && trans_a) ? 0 : a->rank - 1;
+            int kdim = (gemm && trans_a) ? 0 : a->rank - 1;
             return 2 * out * dim_or_one(a->dims[kdim], symbolic);
         }
     }

@@ -6,6 +6,7 @@ code, never a signal.
 
 usage: test_cli.py KILN SAMPLE_MODEL"""
 import os
+import re
 import sys
 
 import numpy as np
@@ -45,6 +46,13 @@ def test_run_and_inspect(tmp):
     r = kiln("inspect", SAMPLE)
     check(r.returncode == 0 and "nodes: 17" in r.stdout and "parameters:" in r.stdout and "flops:" in r.stdout,
           f"inspect sample: {r.stdout}")
+    gflop = {}
+    for batch in (1, 64):
+        r = kiln("inspect", SAMPLE, "--shape", f"input={batch}x3x64x64")
+        m = re.search(r"^flops: ([\d.]+) GFLOP per run at the --shape shapes$", r.stdout, re.M)
+        check(r.returncode == 0 and m is not None, f"inspect --shape counts FLOPs at the shape: {r.stdout}")
+        gflop[batch] = float(m.group(1)) if m else 0
+    check(gflop[1] > 0 and 62 <= gflop[64] / gflop[1] <= 66, f"FLOPs scale with the batch: {gflop}")
     out = os.path.join(tmp, "out", "nested")  # missing parents are created, as mkdir -p does
     r = kiln("run", SAMPLE, "--shape", "input=4x3x64x64", "--output-dir", out)
     check(r.returncode == 0 and "run" in r.stdout, f"run sample: {r.stderr}")

@@ -12,7 +12,7 @@
 
 void usage_inspect(FILE *f)
 {
-    fprintf(f, "usage: kiln inspect MODEL [--optimized [--shape NAME=DIMS]...]\n"
+    fprintf(f, "usage: kiln inspect MODEL [--optimized] [--shape NAME=DIMS]...\n"
                "       kiln inspect ENGINE\n\n"
                "Prints the model's inputs and outputs (dtype and shape; symbolic dims by name), a histogram of\n"
                "its ops, a line 'nodes: N', the parameter count and an estimate of the FLOPs of one run.\n"
@@ -22,8 +22,8 @@ void usage_inspect(FILE *f)
                "  --optimized          also build the engine and print the node count before and after the\n"
                "                       optimizer, every rewrite it made (folds and fusions by name), and a\n"
                "                       line 'layers: N' with the executed layers\n"
-               "  --shape NAME=DIMS    with --optimized: fix input NAME's shape (such as 1x3x224x224) so\n"
-               "                       shape subgraphs fold\n"
+               "  --shape NAME=DIMS    fix input NAME's shape (such as 1x3x224x224): the FLOPs are counted at\n"
+               "                       these shapes, and with --optimized shape subgraphs fold\n"
                "  --help               this text\n");
 }
 
@@ -164,10 +164,32 @@ static int inspect_engine(const char *path)
     return 0;
 }
 
+/* The FLOPs of the model as given, at the --shape shapes: the unoptimized
+ * graph built (untuned) with those shapes inferred. */
+static int print_flops_at_shapes(const kiln_network *net, kiln_builder_config *cfg)
+{
+    kiln_engine *engine = NULL;
+    double flops = 0;
+    int symbolic = 0;
+    if (kiln_builder_config_set_optimization_level(cfg, 0) != KILN_OK ||
+        kiln_builder_config_set_autotune(cfg, 0) != KILN_OK || kiln_engine_build(net, cfg, &engine) != KILN_OK ||
+        kiln_engine_flops(engine, &flops, &symbolic) != KILN_OK) {
+        kiln_engine_free(engine);
+        return cli_fail("flops");
+    }
+    printf("flops: %.3f GFLOP per run at the --shape shapes%s\n", flops / 1e9,
+           symbolic ? " (other symbolic dims counted as 1)" : "");
+    kiln_engine_free(engine);
+    return kiln_builder_config_set_optimization_level(cfg, 1) != KILN_OK ||
+                   kiln_builder_config_set_autotune(cfg, 1) != KILN_OK
+               ? cli_fail("config")
+               : 0;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     const char *path = NULL;
-    int optimized = 0, rc = 0;
+    int optimized = 0, rc = 0, n_shapes = 0;
     kiln_builder_config *cfg = NULL;
     if (kiln_builder_config_create(&cfg) != KILN_OK)
         return cli_fail("config");
@@ -193,6 +215,7 @@ int cmd_inspect(int argc, char **argv)
             } else if (kiln_builder_config_set_input_shape(cfg, name, rank, dims) != KILN_OK) {
                 rc = cli_fail("--shape");
             }
+            n_shapes++;
             free(name);
             continue;
         }
@@ -228,7 +251,11 @@ int cmd_inspect(int argc, char **argv)
     printf("nodes: %d\n", s.n_nodes);
     printf("parameters: %lld (%.1f MiB of weights)\n", (long long)s.n_parameters,
            (double)s.weight_bytes / (1024.0 * 1024.0));
-    printf("flops: %.3f GFLOP per run%s\n", s.flops / 1e9, s.flops_symbolic ? " (symbolic dims counted as 1)" : "");
+    if (n_shapes > 0)
+        rc = print_flops_at_shapes(net, cfg);
+    else
+        printf("flops: %.3f GFLOP per run%s\n", s.flops / 1e9,
+               s.flops_symbolic ? " (symbolic dims counted as 1; give --shape to count at a shape)" : "");
     if (!rc && optimized)
         rc = print_optimized(net, cfg);
     kiln_network_free(net);
