@@ -252,6 +252,10 @@ KILN_API kiln_status kiln_engine_io(const kiln_engine *engine, int is_output, in
  * borrowed from the engine. */
 KILN_API kiln_status kiln_engine_num_layers(const kiln_engine *engine, int *count);
 KILN_API kiln_status kiln_engine_layer(const kiln_engine *engine, int index, kiln_node_info *info);
+/* The tactic layer `index` runs with in profile `profile` (each profile is
+ * tuned at its own OPT shapes; kiln_engine_layer reports profile 0's; use
+ * profile 0 for an engine without profiles). Borrowed from the engine. */
+KILN_API kiln_status kiln_engine_layer_tactic(const kiln_engine *engine, int profile, int index, const char **tactic);
 /* What the optimizer did, one line per rewrite (fusion, fold); *text is
  * borrowed from the engine. */
 KILN_API kiln_status kiln_engine_num_rewrites(const kiln_engine *engine, int *count);

@@ -93,6 +93,7 @@ struct kiln_context {
     kiln_tensor *vals;            /* one per graph value */
     int ran;
     int profile;                  /* the profile runs use; -1: chosen per run */
+    int run_profile;              /* the profile of the run in progress (its tactics), -1: none */
     kiln_layer_callback layer_callback;
     void *layer_user;
 };

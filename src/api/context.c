@@ -22,6 +22,7 @@ kiln_status kiln_context_create(kiln_engine *engine, kiln_context **out)
     }
     c->engine = engine;
     c->profile = -1;
+    c->run_profile = -1;
     *out = c;
     return KILN_OK;
 }
@@ -153,7 +154,7 @@ static kiln_status after_layer(void *user, const kiln_graph *g, int node, kiln_t
         views[k].nbytes = t->nbytes;
     }
     kiln_node_info info = {n->name, n->op_type, n->domain, n->opset, n->n_inputs, n->n_outputs,
-                           kiln_tune_tactic_name(&c->engine->plan, node)};
+                           kiln_tune_tactic_name(&c->engine->plan, c->run_profile, node)};
     if (c->layer_callback(c->layer_user, &info, count, views) != 0)
         return kiln_error(KILN_ERR_INVALID_ARGUMENT, "the run was stopped by the layer callback after layer '%s' (%s)",
                           n->name, n->op_type);
@@ -169,6 +170,7 @@ kiln_status kiln_context_run(kiln_context *context)
     KILN_TRY(check_symbols(context));
     int profile = -1;
     KILN_TRY(kiln_context_pick_profile(context, &profile));
+    context->run_profile = profile;
     kiln_run_observer observer = {after_layer, context};
     kiln_status st = kiln_plan_run_profile(&context->engine->plan, profile, context->vals,
                                            context->layer_callback ? &observer : NULL);

@@ -165,7 +165,21 @@ kiln_status kiln_engine_layer(const kiln_engine *engine, int index, kiln_node_in
     info->opset = n->opset;
     info->n_inputs = n->n_inputs;
     info->n_outputs = n->n_outputs;
-    info->tactic = kiln_tune_tactic_name(&engine->plan, engine->plan.order[index]);
+    info->tactic = kiln_tune_tactic_name(&engine->plan, 0, engine->plan.order[index]);
+    return KILN_OK;
+}
+
+kiln_status kiln_engine_layer_tactic(const kiln_engine *engine, int profile, int index, const char **tactic)
+{
+    if (!engine || !tactic)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_engine_layer_tactic: engine and tactic are required");
+    const kiln_graph *g = engine->graph;
+    int profiles = g->n_profiles > 0 ? g->n_profiles : 1;
+    if (index < 0 || index >= g->n_nodes || profile < 0 || profile >= profiles)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT,
+                          "kiln_engine_layer_tactic: layer %d of %d or profile %d of %d is out of range", index,
+                          g->n_nodes, profile, profiles);
+    *tactic = kiln_tune_tactic_name(&engine->plan, profile, engine->plan.order[index]);
     return KILN_OK;
 }
 

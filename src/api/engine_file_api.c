@@ -23,11 +23,13 @@ static kiln_status encode(const kiln_engine *e, kiln_writer *w)
 {
     char device[256];
     kiln_cpu_device_identity(device, sizeof device);
-    char **tactics = calloc((size_t)e->graph->n_nodes + 1, sizeof(char *));
+    /* one tactic per layer for each profile in turn */
+    size_t rows = (size_t)(e->plan.n_layouts > 0 ? e->plan.n_layouts : 1), nodes = (size_t)e->graph->n_nodes;
+    char **tactics = calloc(rows * nodes + 1, sizeof(char *));
     if (!tactics)
         return kiln_error(KILN_ERR_OUT_OF_MEMORY, "engine file: out of memory");
-    for (int i = 0; i < e->graph->n_nodes; i++)
-        tactics[i] = (char *)kiln_tune_tactic_name(&e->plan, i);
+    for (size_t at = 0; at < rows * nodes; at++)
+        tactics[at] = (char *)kiln_tune_tactic_name(&e->plan, (int)(at / nodes), (int)(at % nodes));
     kiln_engine_image img = {
         .kiln_version = (char *)kiln_version(),
         .backend = (char *)e->plan.backend.iface->name,
@@ -41,7 +43,7 @@ static kiln_status encode(const kiln_engine *e, kiln_writer *w)
         .n_records = (uint32_t)e->report.n_records,
         .records = e->report.records,
         .graph = e->graph,
-        .n_tactics = (uint32_t)e->graph->n_nodes,
+        .n_tactics = (uint32_t)(rows * nodes),
         .tactics = tactics,
     };
     kiln_status st = kiln_engine_encode(&img, w);

@@ -87,9 +87,11 @@ static kiln_status decode_fields(kiln_reader *r, int borrow, kiln_engine_image *
     KILN_TRY(read_strings(r, &img->n_records, &img->records, "optimizer report"));
     KILN_TRY(kiln_graph_decode(r, borrow, &img->graph));
     KILN_TRY(read_strings(r, &img->n_tactics, &img->tactics, "tactics"));
-    if (img->n_tactics != (uint32_t)img->graph->n_nodes)
-        return kiln_error(KILN_ERR_PARSE, "engine file: %u tactics for %d layers", img->n_tactics,
-                          img->graph->n_nodes);
+    /* one tactic per layer, for every profile (at least one row) */
+    uint32_t rows = img->graph->n_profiles > 0 ? (uint32_t)img->graph->n_profiles : 1;
+    if ((uint64_t)img->n_tactics != (uint64_t)img->graph->n_nodes * rows)
+        return kiln_error(KILN_ERR_PARSE, "engine file: %u tactics for %d layers in %u profile%s", img->n_tactics,
+                          img->graph->n_nodes, rows, rows == 1 ? "" : "s");
     if (r->pos != r->len)
         return kiln_error(KILN_ERR_PARSE, "engine file byte offset %zu: %zu unexpected bytes before the checksum",
                           r->pos, r->len - r->pos);

@@ -7,7 +7,7 @@
  *                  workspace, tactic sources
  *   optimizer report (node count before, one line per rewrite)
  *   the optimized graph (engine/graph_codec.h; weights 64-byte aligned)
- *   one tactic name per node
+ *   one tactic name per node, for each profile (at least one) in turn
  *   u64 checksum of every byte before it
  * All integers little-endian. Loading checks magic, format version and
  * checksum before reading anything else, then the kiln version and device.
@@ -19,7 +19,7 @@
 #include "ir/graph.h"
 
 #define KILN_ENGINE_MAGIC "KILNENG\x1a"
-#define KILN_ENGINE_FORMAT_VERSION 1u
+#define KILN_ENGINE_FORMAT_VERSION 2u /* 2: tactics per profile */
 
 typedef struct kiln_engine_image {
     char *kiln_version;
@@ -34,7 +34,7 @@ typedef struct kiln_engine_image {
     uint32_t n_records;
     char **records;
     kiln_graph *graph;
-    uint32_t n_tactics; /* == graph->n_nodes */
+    uint32_t n_tactics; /* graph->n_nodes for each profile (at least one) in turn */
     char **tactics;
 } kiln_engine_image;
 

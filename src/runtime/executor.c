@@ -495,7 +495,7 @@ static void release_dead(const kiln_plan *plan, const run_arena *arena, kiln_ten
 }
 
 static kiln_status run_node(const kiln_plan *plan, kiln_tensor *vals, const run_arena *arena, int i,
-                            const kiln_run_observer *observer)
+                            const kiln_tactic *const *tactics, const kiln_run_observer *observer)
 {
     const kiln_graph *g = plan->graph;
     int node = plan->order[i];
@@ -510,7 +510,7 @@ static kiln_status run_node(const kiln_plan *plan, kiln_tensor *vals, const run_
     KILN_TRY(kiln_node_infer(&ctx));
     kiln_node_label(g, node, label, sizeof label);
     KILN_TRY(place_outputs(arena, &ctx, label));
-    const kiln_tactic *tactic = plan->tactics ? plan->tactics[node] : NULL;
+    const kiln_tactic *tactic = tactics ? tactics[node] : NULL;
     kiln_status st = tactic && tactic->supports(&ctx)
                          ? kiln_tactic_exec(tactic, &ctx)
                          : plan->backend.iface->run(plan->backend.ctx, plan->state[node], &ctx);
@@ -537,8 +537,10 @@ kiln_status kiln_plan_run_profile(const kiln_plan *plan, int profile, kiln_tenso
         }
     KILN_TRY(arena_take(arena.layout, &arena.base));
     kiln_status st = KILN_OK;
+    const kiln_tactic *const *tactics =
+        plan->tactics ? plan->tactics + (size_t)(profile > 0 ? profile : 0) * (size_t)g->n_nodes : NULL;
     for (int i = 0; i < g->n_nodes && st == KILN_OK; i++)
-        st = run_node(plan, vals, &arena, i, observer);
+        st = run_node(plan, vals, &arena, i, tactics, observer);
     /* after a failure some arena views are still bound: none may outlive the run */
     for (int v = 0; v < g->n_values; v++)
         if (arena.layout->slots[v].in_arena && !vals[v].owns_data)

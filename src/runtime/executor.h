@@ -50,7 +50,8 @@ typedef struct kiln_plan {
     int *order;                   /* topological order of nodes */
     int *last_use;                /* per value: position in order of its last reader, -1 if none */
     void **state;                 /* per node: backend state */
-    const kiln_tactic **tactics;  /* per node: the tuned tactic (src/tune), NULL: the backend's kernel */
+    const kiln_tactic **tactics;  /* per layout, then per node: the tuned tactic (src/tune; layout p's
+                                   * row starts at p * graph->n_nodes), NULL: the backend's kernel */
     size_t max_bytes;             /* per-tensor allocation ceiling */
     int n_layouts;                /* one per profile; one for the graph's own shapes when it has none */
     kiln_arena_layout *layouts;

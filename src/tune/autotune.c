@@ -180,8 +180,9 @@ static kiln_status tune_node(tune_state *s, int node, tune_layer *l)
     const kiln_tactic *usable[MAX_LAYER_IO];
     char key[4096];
     int n = usable_tactics(s, l, usable);
+    const kiln_tactic **row = s->plan->tactics + (size_t)s->opt->profile * (size_t)s->plan->graph->n_nodes;
     if (n < 2) {
-        s->plan->tactics[node] = n ? usable[0] : NULL;
+        row[node] = n ? usable[0] : NULL;
         return KILN_OK;
     }
     KILN_TRY(kiln_timing_key(s->device, &l->ctx, key, sizeof key));
@@ -194,7 +195,7 @@ static kiln_status tune_node(tune_state *s, int node, tune_layer *l)
     } else {
         KILN_TRY(time_all(s, l, usable, n, &best));
     }
-    s->plan->tactics[node] = kiln_tactic_find(l->ctx.node->op_type, best.tactic);
+    row[node] = kiln_tactic_find(l->ctx.node->op_type, best.tactic);
     s->report->ms[node] = best.ms;
     s->report->reference_ms[node] = best.reference_ms;
     s->report->layers_tuned++;
@@ -216,10 +217,12 @@ kiln_status kiln_tune_report_init(const kiln_plan *plan, kiln_tune_report *r)
     return KILN_OK;
 }
 
+/* Room for every layout's tactics. */
 static kiln_status ensure_tactics(kiln_plan *plan)
 {
+    size_t rows = (size_t)(plan->n_layouts > 0 ? plan->n_layouts : 1);
     if (!plan->tactics)
-        plan->tactics = calloc((size_t)(plan->graph->n_nodes ? plan->graph->n_nodes : 1), sizeof *plan->tactics);
+        plan->tactics = calloc(rows * (size_t)(plan->graph->n_nodes ? plan->graph->n_nodes : 1), sizeof *plan->tactics);
     return plan->tactics ? KILN_OK : kiln_error(KILN_ERR_OUT_OF_MEMORY, "autotuner: out of memory");
 }
 
@@ -254,6 +257,8 @@ kiln_status kiln_autotune(kiln_plan *plan, const kiln_tune_options *opt, kiln_tu
 {
     double t0 = now_ms();
     tune_state s = {.plan = plan, .opt = opt, .report = report, .rng = 0x9e3779b97f4a7c15ull};
+    if (opt->profile < 0 || opt->profile >= (plan->n_layouts > 0 ? plan->n_layouts : 1))
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "autotuner: profile %d does not exist", opt->profile);
     KILN_TRY(kiln_tune_report_init(plan, report));
     KILN_TRY(ensure_tactics(plan));
     kiln_cpu_device_identity(s.device, sizeof s.device);
@@ -274,26 +279,32 @@ void kiln_tune_report_free(kiln_tune_report *report)
     memset(report, 0, sizeof *report);
 }
 
-const char *kiln_tune_tactic_name(const kiln_plan *plan, int node)
+const char *kiln_tune_tactic_name(const kiln_plan *plan, int profile, int node)
 {
-    return plan->tactics && plan->tactics[node] ? plan->tactics[node]->name : KILN_TACTIC_REFERENCE_NAME;
+    size_t at = (size_t)(profile > 0 && profile < plan->n_layouts ? profile : 0) * (size_t)plan->graph->n_nodes +
+                (size_t)node;
+    return plan->tactics && plan->tactics[at] ? plan->tactics[at]->name : KILN_TACTIC_REFERENCE_NAME;
 }
 
 kiln_status kiln_tune_apply(kiln_plan *plan, char *const *names, uint32_t n)
 {
     const kiln_graph *g = plan->graph;
-    if (n != (uint32_t)g->n_nodes)
-        return kiln_error(KILN_ERR_PARSE, "engine file: %u tactics for %d layers", n, g->n_nodes);
+    uint32_t rows = (uint32_t)(plan->n_layouts > 0 ? plan->n_layouts : 1), nodes = (uint32_t)g->n_nodes;
+    if (n != nodes && n != nodes * rows)
+        return kiln_error(KILN_ERR_PARSE, "engine file: %u tactics for %d layers in %u profile%s", n, g->n_nodes,
+                          rows, rows == 1 ? "" : "s");
     KILN_TRY(ensure_tactics(plan));
-    for (int i = 0; i < g->n_nodes; i++) {
-        if (strcmp(names[i], KILN_TACTIC_REFERENCE_NAME) == 0)
+    for (uint32_t at = 0; at < nodes * rows; at++) {
+        uint32_t i = at % nodes;
+        const char *name = names[n == nodes ? i : at];
+        if (strcmp(name, KILN_TACTIC_REFERENCE_NAME) == 0)
             continue;
-        plan->tactics[i] = kiln_tactic_find(g->nodes[i].op_type, names[i]);
-        if (!plan->tactics[i])
+        plan->tactics[at] = kiln_tactic_find(g->nodes[i].op_type, name);
+        if (!plan->tactics[at])
             return kiln_error(KILN_ERR_INCOMPATIBLE,
-                              "layer %d (%s) uses tactic '%s', which this kiln does not have "
+                              "layer %u (%s) uses tactic '%s', which this kiln does not have "
                               "for %s",
-                              i, g->nodes[i].name, names[i], g->nodes[i].op_type);
+                              i, g->nodes[i].name, name, g->nodes[i].op_type);
     }
     return KILN_OK;
 }

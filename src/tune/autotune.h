@@ -19,6 +19,7 @@ typedef struct kiln_tune_options {
     uint32_t sources;         /* kiln_tactic_source mask */
     const char *cache;        /* timing cache file, or NULL */
     const kiln_graph *shapes; /* the plan's graph at the shapes to tune for (a profile's), or NULL */
+    int profile;              /* the plan layout (profile) whose tactics are chosen; 0 without profiles */
     kiln_tune_progress progress;
     void *progress_user;
 } kiln_tune_options;
@@ -36,15 +37,19 @@ typedef struct kiln_tune_report {
 /* The tactic timed as the reference kernel (the backend's Conv driver). */
 #define KILN_TACTIC_BASELINE "conv_im2col_sgemm"
 
+/* Chooses the tactics of layout opt->profile; *report (initialized here)
+ * holds what this call measured. */
 kiln_status kiln_autotune(kiln_plan *plan, const kiln_tune_options *opt, kiln_tune_report *report);
 /* A report of nothing measured (every time -1). */
 kiln_status kiln_tune_report_init(const kiln_plan *plan, kiln_tune_report *report);
 void kiln_tune_report_free(kiln_tune_report *report);
 
-/* The name of node's tactic in the plan. */
-const char *kiln_tune_tactic_name(const kiln_plan *plan, int node);
-/* Sets the plan's tactics from names (one per node, as engine files record
- * them); refuses a name that is not a tactic of its node's op. */
+/* The name of node's tactic in the plan's layout (profile) `profile`
+ * (0 without profiles). */
+const char *kiln_tune_tactic_name(const kiln_plan *plan, int profile, int node);
+/* Sets the plan's tactics from names, as engine files record them: one per
+ * node for each layout (profile) in turn, or one per node for all layouts;
+ * refuses a name that is not a tactic of its node's op. */
 kiln_status kiln_tune_apply(kiln_plan *plan, char *const *names, uint32_t n);
 
 #endif

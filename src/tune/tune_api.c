@@ -63,11 +63,25 @@ kiln_status kiln_engine_tune(kiln_engine *e, const kiln_builder_config *cfg)
         o.progress = cfg->progress;
         o.progress_user = cfg->progress_user;
     }
-    if (e->graph->n_profiles > 0)
-        KILN_TRY(kiln_graph_at_profile(e->graph, 0, KILN_PROFILE_OPT, &opt_shapes));
-    o.shapes = opt_shapes;
-    kiln_status st = kiln_autotune(&e->plan, &o, &e->tune);
-    kiln_graph_free(opt_shapes);
+    /* every profile is tuned at its own OPT shapes; the report keeps profile 0's times and the totals */
+    kiln_status st = KILN_OK;
+    for (int p = 0; st == KILN_OK && p < (e->graph->n_profiles > 0 ? e->graph->n_profiles : 1); p++) {
+        kiln_tune_report r = {0};
+        if (e->graph->n_profiles > 0)
+            st = kiln_graph_at_profile(e->graph, p, KILN_PROFILE_OPT, &opt_shapes);
+        o.shapes = opt_shapes;
+        o.profile = p;
+        if (st == KILN_OK)
+            st = kiln_autotune(&e->plan, &o, p == 0 ? &e->tune : &r);
+        if (p > 0) {
+            e->tune.layers_tuned += r.layers_tuned;
+            e->tune.cache_hits += r.cache_hits;
+            e->tune.tune_ms += r.tune_ms;
+            kiln_tune_report_free(&r);
+        }
+        kiln_graph_free(opt_shapes);
+        opt_shapes = NULL;
+    }
     return st;
 }
 

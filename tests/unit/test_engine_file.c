@@ -100,8 +100,8 @@ static void test_corruption(const uint8_t *buf, size_t len)
         refused += kiln_engine_deserialize(copy, len, &e) == KILN_ERR_PARSE;
     }
     CHECK(refused == 300);
-    CHECK_ERR(kiln_engine_deserialize("KILNENG\x1a\x02\x00\x00\x00....................", 32, &e), KILN_ERR_UNSUPPORTED,
-              "format version 2");
+    CHECK_ERR(kiln_engine_deserialize("KILNENG\x1a\x03\x00\x00\x00....................", 32, &e), KILN_ERR_UNSUPPORTED,
+              "format version 3");
     CHECK_ERR(kiln_engine_deserialize("PK\x03\x04 not an engine at all", 26, &e), KILN_ERR_PARSE, "bad magic");
     /* with the checksum recomputed the parser itself must hold: any status,
      * no crash (ASan / UBSan runs check that), no engine from nonsense */

@@ -3,13 +3,15 @@
  * [batch,3,64,64]): two profiles over the batch, runs inside each (outputs
  * as without profiles), shapes outside refused with the bounds named,
  * explicit selection, the engine file round trip, the OPT-shaped graph for
- * the tuner, and bad profiles refused at build.
+ * the tuner, every profile tuned and run with its own tactics, and bad
+ * profiles refused at build.
  */
 #include <math.h>
 #include <stdlib.h>
 
 #include "api/api_internal.h"
 #include "kiln.h"
+#include "tune/tactic_registry.h"
 #include "test_util.h"
 
 #define MODEL KILN_SOURCE_DIR "/models/sample_cnn.onnx"
@@ -223,6 +225,89 @@ static void test_bad_profiles(const kiln_network *net)
     expect_bad(net, "input", 4, wide, wide, KILN_ERR_SHAPE, "input 'input' dim 3 is fixed at 64 by the model");
 }
 
+/* Records the tactic of the first layer whose op is FusedConv or Conv. */
+static int first_conv_tactic(void *user, const kiln_node_info *layer, int n_outputs, const kiln_tensor_view *outputs)
+{
+    (void)n_outputs;
+    (void)outputs;
+    const char **seen = user;
+    if (!*seen && strstr(layer->op_type, "Conv"))
+        *seen = layer->tactic;
+    return 0;
+}
+
+/* The tactic the first conv layer ran with at this batch in this profile. */
+static const char *ran_tactic(kiln_engine *engine, int profile, int64_t batch)
+{
+    kiln_context *ctx = NULL;
+    const char *seen = NULL;
+    float *x = image_batch(batch);
+    if (x && kiln_context_create(engine, &ctx) == KILN_OK && kiln_context_set_profile(ctx, profile) == KILN_OK &&
+        kiln_context_set_layer_callback(ctx, first_conv_tactic, &seen) == KILN_OK && bind_batch(ctx, batch, x) == KILN_OK)
+        CHECK(kiln_context_run(ctx) == KILN_OK);
+    kiln_context_free(ctx);
+    free(x);
+    return seen;
+}
+
+/* Each profile is tuned at its own OPT (the tuner counts both), keeps its
+ * own tactics through the engine file, and runs with them. */
+static void test_tactics_per_profile(kiln_engine *engine, kiln_engine *ref, const kiln_network *net)
+{
+    kiln_builder_config *cfg = NULL;
+    kiln_engine *single = NULL;
+    int p0 = -1;
+    CHECK(kiln_builder_config_create(&cfg) == KILN_OK && kiln_builder_config_add_profile(cfg, &p0) == KILN_OK &&
+          set_batch_bounds(cfg, p0, 1, 2, 4) == KILN_OK && kiln_engine_build(net, cfg, &single) == KILN_OK);
+    kiln_builder_config_free(cfg);
+    kiln_tuning_summary one = {0}, two = {0};
+    CHECK(single && kiln_engine_tuning_summary(single, &one) == KILN_OK && one.layers_tuned > 0);
+    CHECK(kiln_engine_tuning_summary(engine, &two) == KILN_OK && two.layers_tuned == 2 * one.layers_tuned);
+    kiln_engine_free(single);
+
+    /* the first conv layer: profile 1 made to run conv_direct, profile 0 the reference kernel */
+    int layer = -1, layers = 0;
+    kiln_engine_num_layers(engine, &layers);
+    for (int i = 0; i < layers && layer < 0; i++) {
+        kiln_node_info ni;
+        if (kiln_engine_layer(engine, i, &ni) == KILN_OK && strstr(ni.op_type, "Conv"))
+            layer = i;
+    }
+    CHECK(layer >= 0);
+    if (layer < 0)
+        return;
+    const kiln_graph *g = engine->graph;
+    int node = engine->plan.order[layer];
+    const kiln_tactic *direct = kiln_tactic_find(g->nodes[node].op_type, "conv_direct");
+    CHECK(direct != NULL);
+    engine->plan.tactics[node] = NULL;
+    engine->plan.tactics[g->n_nodes + node] = direct;
+    const char *t0 = NULL, *t1 = NULL;
+    CHECK(kiln_engine_layer_tactic(engine, 0, layer, &t0) == KILN_OK && !strcmp(t0, "reference"));
+    CHECK(kiln_engine_layer_tactic(engine, 1, layer, &t1) == KILN_OK && !strcmp(t1, "conv_direct"));
+    CHECK_ERR(kiln_engine_layer_tactic(engine, 2, layer, &t1), KILN_ERR_INVALID_ARGUMENT, "profile 2 of 2");
+    const char *r0 = ran_tactic(engine, 0, 2), *r1 = ran_tactic(engine, 1, 8);
+    CHECK(r0 && !strcmp(r0, "reference") && r1 && !strcmp(r1, "conv_direct"));
+    CHECK(same_logits(engine, ref, 8)); /* conv_direct gives the reference results */
+
+    void *data = NULL;
+    size_t size = 0;
+    kiln_engine *loaded = NULL;
+    CHECK(kiln_engine_serialize(engine, &data, &size) == KILN_OK && kiln_engine_deserialize(data, size, &loaded) == KILN_OK);
+    kiln_free(data);
+    int same = loaded != NULL;
+    for (int p = 0; same && p < 2; p++)
+        for (int i = 0; i < layers; i++) {
+            const char *a = NULL, *b = NULL;
+            same &= kiln_engine_layer_tactic(engine, p, i, &a) == KILN_OK &&
+                    kiln_engine_layer_tactic(loaded, p, i, &b) == KILN_OK && !strcmp(a, b);
+        }
+    CHECK(same);
+    r1 = loaded ? ran_tactic(loaded, 1, 8) : NULL;
+    CHECK(r1 && !strcmp(r1, "conv_direct"));
+    kiln_engine_free(loaded);
+}
+
 int main(void)
 {
     kiln_network *net = NULL;
@@ -239,6 +324,7 @@ int main(void)
         test_queries(engine);
         test_round_trip(engine, ref);
         test_opt_graph(engine);
+        test_tactics_per_profile(engine, ref, net);
     }
     test_bad_profiles(net);
     kiln_engine_free(engine);

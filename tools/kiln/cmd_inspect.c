@@ -103,11 +103,20 @@ static void print_engine(const kiln_engine *engine, int nodes_before, int list_l
             printf("  %s\n", text);
     }
     printf("layers: %d\n", layers);
+    int profiles = 0;
+    kiln_engine_num_profiles(engine, &profiles);
     for (int i = 0; list_layers && i < layers; i++) {
         kiln_node_info ni;
-        if (kiln_engine_layer(engine, i, &ni) == KILN_OK)
-            printf("  %4d %-24s %-32s tactic %s\n", i, ni.op_type, ni.name[0] ? ni.name : "-",
-                   ni.tactic ? ni.tactic : "-");
+        if (kiln_engine_layer(engine, i, &ni) != KILN_OK)
+            continue;
+        printf("  %4d %-24s %-32s tactic %s", i, ni.op_type, ni.name[0] ? ni.name : "-", ni.tactic ? ni.tactic : "-");
+        /* each profile is tuned at its own OPT shapes: name the profiles that chose otherwise */
+        for (int p = 1; p < profiles; p++) {
+            const char *t = NULL;
+            if (kiln_engine_layer_tactic(engine, p, i, &t) == KILN_OK && ni.tactic && strcmp(t, ni.tactic))
+                printf(" (profile %d: %s)", p, t);
+        }
+        printf("\n");
     }
 }
 
