@@ -125,6 +125,8 @@ def parse_args():
     ap.add_argument("--seed", type=int, default=0, help="seed of the inputs (default: %(default)s)")
     ap.add_argument("--out", help="markdown file to write (default: bench/results/DATE-cpu-peers-HOSTKIND.md, "
                                   "HOSTKIND from the CPU model and core count)")
+    ap.add_argument("--commit", default="",
+                    help="the kiln commit to report, for a copy of the tree without its git history")
     ap.add_argument("--note", default="", help="text added to the markdown file under 'Notes'")
     return ap.parse_args()
 
@@ -280,7 +282,11 @@ def bench_config(args, label, model_path, dims, batch, work):
 def binary_age(kiln):
     """How the kiln binary's modification time compares with the newest tracked source file."""
     built = os.path.getmtime(kiln)
-    sources = sh(["git", "-C", str(REPO), "ls-files", "src", "include", "tools", "cmake", "CMakeLists.txt"]).split()
+    try:
+        sources = sh(["git", "-C", str(REPO), "ls-files", "src", "include", "tools", "cmake", "CMakeLists.txt"]).split()
+    except (RuntimeError, OSError):  # a copy of the tree without its git history
+        sources = [str(f.relative_to(REPO)) for d in ("src", "include", "tools", "cmake")
+                   for f in (REPO / d).rglob("*") if f.is_file()] + ["CMakeLists.txt"]
     newest = max((REPO / f for f in sources if (REPO / f).exists()), key=lambda f: f.stat().st_mtime)
     stamp = datetime.datetime.fromtimestamp(built).astimezone().isoformat(timespec="seconds")
     if newest.stat().st_mtime <= built:
@@ -295,7 +301,15 @@ def machine_info(args):
     lscpu = {k.strip(): v.strip() for k, v in lscpu.items()}
     isa = [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16") if f in lscpu.get("Flags", "").split()]
     blas = re.search(r"(\S*blas\S*) => (\S+)", sh(["ldd", args.kiln]))
-    dirty = sh(["git", "--no-optional-locks", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"])
+    if args.commit:
+        commit = args.commit
+    else:
+        try:
+            dirty = sh(["git", "--no-optional-locks", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"])
+            commit = (sh(["git", "-C", str(REPO), "rev-parse", "HEAD"]).strip()
+                      + (" (with uncommitted changes to tracked files)" if dirty.strip() else ""))
+        except (RuntimeError, OSError):
+            commit = "unknown (a copy of the tree without git history; pass --commit)"
     return {
         "cpu": lscpu.get("Model name", "?"),
         "cores": f"{os.cpu_count()} logical CPUs ({lscpu.get('Core(s) per socket', '?')} cores per socket, "
@@ -303,8 +317,7 @@ def machine_info(args):
         "virtualization": lscpu.get("Hypervisor vendor", "none"),
         "isa": " ".join(isa),
         "caches": ", ".join(f"{k} {lscpu[k]}" for k in ("L1d cache", "L2 cache", "L3 cache") if k in lscpu),
-        "commit": sh(["git", "-C", str(REPO), "rev-parse", "HEAD"]).strip()
-                  + (" (with uncommitted changes to tracked files)" if dirty.strip() else ""),
+        "commit": commit,
         "kiln": f"{sh([args.kiln, '--version']).splitlines()[0]} ({args.kiln}, {binary_age(args.kiln)})",
         "blas": os.path.basename(os.path.realpath(blas.group(2))) if blas else "not linked",
         "versions": f"onnxruntime {ort.__version__}, numpy {np.__version__}, onnx {onnx.__version__}, "
