@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "backends/cpu/cpu_kernels.h"
+#include "conv_case.h"
 #include "core/thread_pool.h"
 #include "ir/graph.h"
 #include "kiln.h"
@@ -23,140 +24,26 @@
 #define MAX_TOL 1e-5
 #define MAX_TACTICS 16
 
-typedef struct conv_case {
-    const char *what;
-    int64_t n, c, h, w, m, kh, kw;
-    int64_t group, stride, dilation;
-    int64_t pads[4]; /* top, left, bottom, right */
-    int bias, fused, residual;
-} conv_case;
-
 static const conv_case cases[] = {
-    {"3x3 pad 1, batch 2, odd extents", 2, 8, 9, 11, 16, 3, 3, 1, 1, 1, {1, 1, 1, 1}, 1, 0, 0},
-    {"3x3 unpadded, no bias", 1, 5, 7, 10, 6, 3, 3, 1, 1, 1, {0, 0, 0, 0}, 0, 0, 0},
-    {"3x3 asymmetric pads", 1, 4, 8, 6, 3, 3, 3, 1, 1, 1, {0, 1, 2, 1}, 1, 0, 0},
-    {"1x1, batch 3", 3, 16, 5, 7, 8, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 0, 0},
-    {"1x1, batch 1", 1, 24, 6, 6, 12, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 0, 0, 0},
-    {"depthwise 3x3 stride 2", 2, 12, 13, 9, 12, 3, 3, 12, 2, 1, {1, 1, 1, 1}, 1, 0, 0},
-    {"depthwise 5x5 dilation 2", 1, 6, 14, 12, 6, 5, 5, 6, 1, 2, {4, 4, 4, 4}, 1, 0, 0},
-    {"7x7 stride 2, 3 channels", 1, 3, 20, 18, 8, 7, 7, 1, 2, 1, {3, 3, 3, 3}, 1, 0, 0},
-    {"grouped 3x3", 2, 8, 6, 7, 6, 3, 3, 2, 1, 1, {1, 1, 1, 1}, 1, 0, 0},
-    {"FusedConv 3x3 Relu + residual", 2, 6, 9, 9, 10, 3, 3, 1, 1, 1, {1, 1, 1, 1}, 1, 1, 1},
-    {"FusedConv 1x1 Relu, batch 2", 2, 16, 4, 5, 8, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, 0},
-    {"FusedConv depthwise 3x3 Relu", 1, 9, 10, 10, 9, 3, 3, 9, 1, 1, {1, 1, 1, 1}, 1, 1, 0},
+    {"3x3 pad 1, batch 2, odd extents", 2, 8, 9, 11, 16, 3, 3, 1, 1, 1, {1, 1, 1, 1}, 1, 0, NULL, 0, 0},
+    {"3x3 unpadded, no bias", 1, 5, 7, 10, 6, 3, 3, 1, 1, 1, {0, 0, 0, 0}, 0, 0, NULL, 0, 0},
+    {"3x3 asymmetric pads", 1, 4, 8, 6, 3, 3, 3, 1, 1, 1, {0, 1, 2, 1}, 1, 0, NULL, 0, 0},
+    {"FusedConv 3x3 Relu + residual", 2, 6, 9, 9, 10, 3, 3, 1, 1, 1, {1, 1, 1, 1}, 1, 1, "Relu", 0, 0},
+    {"1x1, batch 3", 3, 16, 5, 7, 8, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 0, NULL, 0, 0},
+    {"1x1, batch 1", 1, 24, 6, 6, 12, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 0, 0, NULL, 0, 0},
+    {"FusedConv 1x1 Relu, batch 2", 2, 16, 4, 5, 8, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 0, "Relu", 0, 0},
+    {"depthwise 3x3 stride 2", 2, 12, 13, 9, 12, 3, 3, 12, 2, 1, {1, 1, 1, 1}, 1, 0, NULL, 0, 0},
+    {"depthwise 5x5 dilation 2", 1, 6, 14, 12, 6, 5, 5, 6, 1, 2, {4, 4, 4, 4}, 1, 0, NULL, 0, 0},
+    {"FusedConv depthwise 3x3 Relu", 1, 9, 10, 10, 9, 3, 3, 9, 1, 1, {1, 1, 1, 1}, 1, 0, "Relu", 0, 0},
+    {"7x7 stride 2, 3 channels", 1, 3, 20, 18, 8, 7, 7, 1, 2, 1, {3, 3, 3, 3}, 1, 0, NULL, 0, 0},
+    {"grouped 3x3", 2, 8, 6, 7, 6, 3, 3, 2, 1, 1, {1, 1, 1, 1}, 1, 0, NULL, 0, 0},
 };
-
-static uint64_t rng = 0x2545f4914f6cdd1dull;
-
-/* Uniform in [-1, -0.05] or [0.05, 1]: never zero. */
-static float nonzero_random(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    float u = (float)((double)(rng >> 11) / 9007199254740992.0);
-    float v = 0.05f + 0.95f * u;
-    return (rng & 1) ? v : -v;
-}
-
-static int alloc_tensor(kiln_tensor *t, int rank, const int64_t *dims, int fill)
-{
-    kiln_tensor_set_shape(t, KILN_FLOAT32, rank, dims);
-    if (kiln_tensor_alloc(t, (size_t)1 << 30, "test tensor") != KILN_OK)
-        return 0;
-    for (int64_t i = 0; fill && i < kiln_tensor_numel(t); i++)
-        ((float *)t->data)[i] = nonzero_random();
-    return 1;
-}
-
-static int64_t out_extent(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1)
-{
-    return (in + p0 + p1 - d * (k - 1) - 1) / s + 1;
-}
-
-/* The convolution (plus bias, residual and Relu) in float64. */
-static void reference(const conv_case *k, kiln_tensor *const *in, const kiln_tensor *y, double *ref)
-{
-    const float *x = in[0]->data, *w = in[1]->data, *b = k->bias ? in[2]->data : NULL;
-    const float *z = k->residual ? in[3]->data : NULL;
-    int64_t oh = y->dims[2], ow = y->dims[3], cg = k->c / k->group, mg = k->m / k->group;
-    for (int64_t n = 0; n < k->n; n++)
-        for (int64_t m = 0; m < k->m; m++)
-            for (int64_t r = 0; r < oh; r++)
-                for (int64_t col = 0; col < ow; col++) {
-                    double acc = b ? b[m] : 0.0;
-                    for (int64_t ch = 0; ch < cg; ch++)
-                        for (int64_t i = 0; i < k->kh; i++)
-                            for (int64_t j = 0; j < k->kw; j++) {
-                                int64_t yi = r * k->stride - k->pads[0] + i * k->dilation;
-                                int64_t xi = col * k->stride - k->pads[1] + j * k->dilation;
-                                if (yi < 0 || yi >= k->h || xi < 0 || xi >= k->w)
-                                    continue;
-                                int64_t c_in = (m / mg) * cg + ch;
-                                acc += (double)x[((n * k->c + c_in) * k->h + yi) * k->w + xi] *
-                                       w[((m * cg + ch) * k->kh + i) * k->kw + j];
-                            }
-                    int64_t o = ((n * k->m + m) * oh + r) * ow + col;
-                    if (z)
-                        acc += z[o];
-                    ref[o] = k->fused && acc < 0 ? 0 : acc;
-                }
-}
-
-/* Relative L2 error of y against ref; infinite when y has a non-finite
- * element (a poisoned one that was never written). */
-static double rel_l2(const float *y, const double *ref, int64_t n)
-{
-    double num = 0, den = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (!isfinite(y[i]))
-            return INFINITY;
-        num += (y[i] - ref[i]) * (y[i] - ref[i]);
-        den += ref[i] * ref[i];
-    }
-    return sqrt(num / (den > 0 ? den : 1));
-}
-
-typedef struct conv_node {
-    kiln_attr attrs[6];
-    int64_t kernel[2], strides[2], dilations[2], pads[4];
-    kiln_node node;
-} conv_node;
-
-static void make_node(const conv_case *k, conv_node *cn)
-{
-    int na = 0;
-    memset(cn, 0, sizeof *cn);
-    cn->kernel[0] = k->kh;
-    cn->kernel[1] = k->kw;
-    cn->strides[0] = cn->strides[1] = k->stride;
-    cn->dilations[0] = cn->dilations[1] = k->dilation;
-    cn->pads[0] = k->pads[0];
-    cn->pads[1] = k->pads[1];
-    cn->pads[2] = k->pads[2];
-    cn->pads[3] = k->pads[3];
-    cn->attrs[na++] = (kiln_attr){.name = "kernel_shape", .type = KILN_ATTR_INTS, .n = 2, .ints = cn->kernel};
-    cn->attrs[na++] = (kiln_attr){.name = "strides", .type = KILN_ATTR_INTS, .n = 2, .ints = cn->strides};
-    cn->attrs[na++] = (kiln_attr){.name = "dilations", .type = KILN_ATTR_INTS, .n = 2, .ints = cn->dilations};
-    cn->attrs[na++] = (kiln_attr){.name = "pads", .type = KILN_ATTR_INTS, .n = 4, .ints = cn->pads};
-    cn->attrs[na++] = (kiln_attr){.name = "group", .type = KILN_ATTR_INT, .i = k->group};
-    if (k->fused)
-        cn->attrs[na++] = (kiln_attr){.name = "activation", .type = KILN_ATTR_STRING, .s = "Relu", .s_len = 4};
-    cn->node = (kiln_node){.name = (char *)k->what,
-                           .op_type = k->fused ? "FusedConv" : "Conv",
-                           .domain = k->fused ? "kiln" : "",
-                           .opset = k->fused ? 1 : 17,
-                           .n_inputs = 4,
-                           .n_outputs = 1,
-                           .n_attrs = na,
-                           .attrs = cn->attrs};
-}
 
 /* Poisons y, runs one kernel, checks the error; returns it. */
 static double check_run(const char *name, const conv_case *k, kiln_op_ctx *ctx, const kiln_tactic *t, const double *ref)
 {
     kiln_tensor *y = ctx->out[0];
-    memset(y->data, 0xff, y->nbytes);
+    poison(y);
     kiln_status st = t ? kiln_tactic_exec(t, ctx) : kiln_cpu_find_kernel(ctx->node->op_type)(ctx);
     double err = st == KILN_OK ? rel_l2(y->data, ref, kiln_tensor_numel(y)) : INFINITY;
     CHECK(st == KILN_OK);
@@ -180,40 +67,22 @@ static void check_filters(const kiln_op_ctx *ctx)
 
 static void test_case(const conv_case *k, int *used)
 {
-    kiln_tensor t[5] = {{0}};
-    kiln_tensor *in[4] = {&t[0], &t[1], k->bias ? &t[2] : NULL, k->residual ? &t[3] : NULL}, *out[1] = {&t[4]};
-    int64_t oh = out_extent(k->h, k->kh, k->stride, k->dilation, k->pads[0], k->pads[2]);
-    int64_t ow = out_extent(k->w, k->kw, k->stride, k->dilation, k->pads[1], k->pads[3]);
-    int64_t xd[4] = {k->n, k->c, k->h, k->w}, wd[4] = {k->m, k->c / k->group, k->kh, k->kw}, bd[1] = {k->m};
-    int64_t yd[4] = {k->n, k->m, oh, ow};
-    conv_node cn;
-    make_node(k, &cn);
-    int ok = alloc_tensor(&t[0], 4, xd, 1) && alloc_tensor(&t[1], 4, wd, 1) && alloc_tensor(&t[2], 1, bd, 1) &&
-             alloc_tensor(&t[3], 4, yd, 1) && alloc_tensor(&t[4], 4, yd, 0);
-    double *ref = ok ? malloc(sizeof(double) * (size_t)kiln_tensor_numel(&t[4])) : NULL;
-    CHECK(ref != NULL);
-    if (ref) {
-        kiln_op_ctx ctx = {.node = &cn.node,
-                           .opset = cn.node.opset,
-                           .n_in = 4,
-                           .n_out = 1,
-                           .in = in,
-                           .out = out,
-                           .max_bytes = (size_t)1 << 30};
+    conv_run r;
+    int ok = conv_run_init(k, &r);
+    CHECK(ok);
+    if (ok) {
         int n;
-        const kiln_tactic *tactics = kiln_tactics_for(cn.node.op_type, &n);
-        reference(k, in, &t[4], ref);
-        check_filters(&ctx);
-        check_run("reference kernel", k, &ctx, NULL, ref);
+        const kiln_tactic *tactics = kiln_tactics_for(r.cn.node.op_type, &n);
+        reference(k, r.in, &r.t[4], r.ref);
+        check_filters(&r.ctx);
+        check_run("reference kernel", k, &r.ctx, NULL, r.ref);
         for (int i = 0; i < n && i < MAX_TACTICS; i++)
-            if (tactics[i].supports(&ctx)) {
+            if (tactics[i].supports(&r.ctx)) {
                 used[i]++;
-                check_run(tactics[i].name, k, &ctx, &tactics[i], ref);
+                check_run(tactics[i].name, k, &r.ctx, &tactics[i], r.ref);
             }
     }
-    free(ref);
-    for (int i = 0; i < 5; i++)
-        kiln_tensor_clear(&t[i]);
+    conv_run_free(&r);
 }
 
 /* Every case on one thread, then on a pool of three. */
@@ -223,7 +92,7 @@ static void test_all_tactics(void)
     for (int threads = 1; threads <= 3; threads += 2) {
         CHECK(kiln_thread_pool_set_threads(threads) == KILN_OK && kiln_thread_pool_threads() == threads);
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            test_case(&cases[i], used[cases[i].fused]);
+            test_case(&cases[i], used[cases[i].act != NULL]);
     }
     CHECK(kiln_thread_pool_set_threads(1) == KILN_OK);
     for (int op = 0; op < 2; op++) {

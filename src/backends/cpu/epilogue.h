@@ -34,5 +34,8 @@ kiln_status kiln_epilogue_from_node(const kiln_node *n, kiln_epilogue *e);
 /* Applies the activation in place to n float32 / float64 values. */
 void kiln_epilogue_apply_f32(const kiln_epilogue *e, float *y, int64_t n);
 void kiln_epilogue_apply_f64(const kiln_epilogue *e, double *y, int64_t n);
+/* y[i] = act(y[i] + a[i]) for n float32 values, in one pass; a may be NULL
+ * (then as kiln_epilogue_apply_f32). */
+void kiln_epilogue_apply_add_f32(const kiln_epilogue *e, float *y, const float *a, int64_t n);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "backends/cpu/ops/cast_quant_internal.h"
 #include "backends/cpu/cpu_util.h"
+#include "core/thread_pool.h"
 
 #define CQ_BLOCK 256
 
@@ -260,6 +261,11 @@ void cq_cast(const void *src, kiln_dtype src_dt, void *dst, kiln_dtype dst_dt, s
 
 /* ---- kernels ---------------------------------------------------------- */
 
+/* Cast shares its elements over the thread pool in chunks of CAST_CHUNK,
+ * at least CAST_GRAIN chunks (some 16K elements) per thread. */
+#define CAST_CHUNK 1024
+#define CAST_GRAIN 16
+
 static kiln_status round_mode_attr(const kiln_op_ctx *ctx, cq_round_mode *out)
 {
     const char *m = kiln_attr_string(ctx->node, "round_mode", "up");
@@ -272,6 +278,26 @@ static kiln_status round_mode_attr(const kiln_op_ctx *ctx, cq_round_mode *out)
     else
         return kiln_error(KILN_ERR_UNSUPPORTED, "round_mode '%s' is not supported", m);
     return KILN_OK;
+}
+
+typedef struct cast_job {
+    const char *src;
+    char *dst;
+    kiln_dtype from, to;
+    size_t n;
+    int saturate;
+    cq_round_mode mode;
+} cast_job;
+
+/* Elements [begin, end) * CAST_CHUNK of the cast. */
+static void cast_range(void *user, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const cast_job *j = user;
+    size_t lo = (size_t)begin * CAST_CHUNK, hi = (size_t)end * CAST_CHUNK;
+    hi = hi < j->n ? hi : j->n;
+    cq_cast(j->src + lo * kiln_dtype_size(j->from), j->from, j->dst + lo * kiln_dtype_size(j->to), j->to, hi - lo,
+            j->saturate, j->mode);
 }
 
 static kiln_status run_cast_to(kiln_op_ctx *ctx, kiln_dtype to)
@@ -289,7 +315,8 @@ static kiln_status run_cast_to(kiln_op_ctx *ctx, kiln_dtype to)
     if (n < 0 || n != kiln_tensor_numel(y))
         return kiln_error(KILN_ERR_SHAPE, "output has %lld elements, input %lld", (long long)kiln_tensor_numel(y),
                           (long long)n);
-    cq_cast(x->data, x->dtype, y->data, to, (size_t)n, saturate, mode);
+    cast_job job = {x->data, y->data, x->dtype, to, (size_t)n, saturate, mode};
+    kiln_parallel_for_grain((n + CAST_CHUNK - 1) / CAST_CHUNK, CAST_GRAIN, cast_range, &job);
     return KILN_OK;
 }
 

@@ -1,6 +1,7 @@
 /*
- * conv_pool_cols.c - im2col / col2im over any number of spatial axes, GEMM
- * on OpenBLAS and the compute types of the conv_pool kernels.
+ * conv_pool_cols.c - im2col / col2im over any number of spatial axes (the
+ * channels split over the thread pool), GEMM on OpenBLAS and the compute
+ * types of the conv_pool kernels.
  */
 #include "backends/cpu/ops/conv_pool_cols.h"
 
@@ -9,9 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/cpu/cpu_gemm.h"
 #include "backends/cpu/cpu_util.h"
 #include "core/dtype.h"
-#include "backends/cpu/cpu_gemm.h"
+#include "core/thread_pool.h"
 
 static void patches_common(const kiln_window *w, kiln_cp_patches *p)
 {
@@ -115,14 +117,16 @@ typedef struct col_pass {
  * element `plane`, the row itself at element `row` of the columns. */
 typedef void (*col_row_fn)(const col_pass *cp, int64_t plane, int64_t row, const patch_row *r);
 
-/* Calls fn for every row of the column matrix, in order. */
-static void for_each_row(const col_pass *cp, int64_t channels, col_row_fn fn)
+/* Calls fn for every row of the column matrix of channels [c_begin, c_end),
+ * in order. */
+static void for_each_row(const col_pass *cp, int64_t c_begin, int64_t c_end, col_row_fn fn)
 {
     const kiln_cp_patches *p = cp->p;
     int64_t im_strides[KILN_MAX_RANK];
     kiln_strides(p->image, p->n, im_strides);
-    int64_t img = kiln_cp_prod(p->image, p->n), width = p->grid[p->n - 1], row = 0;
-    for (int64_t c = 0; c < channels; c++) {
+    int64_t img = kiln_cp_prod(p->image, p->n), width = p->grid[p->n - 1];
+    int64_t row = c_begin * kiln_cp_prod(p->kernel, p->n) * kiln_cp_prod(p->grid, p->n);
+    for (int64_t c = c_begin; c < c_end; c++) {
         int64_t tap[KILN_MAX_RANK] = {0};
         do {
             int64_t outer[KILN_MAX_RANK] = {0};
@@ -134,6 +138,32 @@ static void for_each_row(const col_pass *cp, int64_t channels, col_row_fn fn)
             } while (kiln_nd_next(p->n - 1, p->grid, outer, 0, NULL, NULL));
         } while (kiln_nd_next(p->n, p->kernel, tap, 0, NULL, NULL));
     }
+}
+
+/* A pass over channels split across the thread pool: every channel reads
+ * and writes only its own rows and its own image plane. */
+typedef struct col_par {
+    const col_pass *cp;
+    col_row_fn fn;
+} col_par;
+
+static void channel_chunk(void *user, int64_t begin, int64_t end, int thread)
+{
+    const col_par *cpp = user;
+    (void)thread;
+    for_each_row(cpp->cp, begin, end, cpp->fn);
+}
+
+/* Column elements per chunk of channels: a few microseconds of copying. */
+#define COL_GRAIN 32768
+
+static void for_each_channel(const col_pass *cp, int64_t channels, col_row_fn fn)
+{
+    const kiln_cp_patches *p = cp->p;
+    int64_t per_channel = kiln_cp_prod(p->kernel, p->n) * kiln_cp_prod(p->grid, p->n);
+    int64_t grain = per_channel > 0 ? COL_GRAIN / per_channel : channels;
+    col_par cpp = {cp, fn};
+    kiln_parallel_for_grain(channels, grain > 0 ? grain : 1, channel_chunk, &cpp);
 }
 
 static void im2col_row(const col_pass *cp, int64_t plane, int64_t row, const patch_row *r)
@@ -153,7 +183,7 @@ static void im2col_row(const col_pass *cp, int64_t plane, int64_t row, const pat
 void kiln_cp_im2col(const kiln_cp_patches *p, int64_t channels, size_t esize, const void *im, void *col)
 {
     col_pass cp = {p, esize, esize == 4 ? KILN_CP_F32 : KILN_CP_F64, im, col};
-    for_each_row(&cp, channels, im2col_row);
+    for_each_channel(&cp, channels, im2col_row);
 }
 
 /* im[i * step] += col[i] for n elements of the given kind. */
@@ -189,7 +219,7 @@ static void col2im_row(const col_pass *cp, int64_t plane, int64_t row, const pat
 void kiln_cp_col2im(const kiln_cp_patches *p, int64_t channels, kiln_cp_kind kind, const void *col, void *im)
 {
     col_pass cp = {p, kind == KILN_CP_F32 ? 4 : 8, kind, col, im};
-    for_each_row(&cp, channels, col2im_row);
+    for_each_channel(&cp, channels, col2im_row);
 }
 
 kiln_status kiln_cp_gemm(size_t esize, int trans_a, int64_t m, int64_t n, int64_t k, const void *a, const void *b,

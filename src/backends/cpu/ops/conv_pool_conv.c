@@ -10,9 +10,12 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "backends/cpu/cpu_simd.h"
 #include "backends/cpu/cpu_util.h"
+#include "backends/cpu/depthwise_f32.h"
 #include "backends/cpu/ops/conv_pool_kernels.h"
 #include "core/dtype.h"
+#include "core/thread_pool.h"
 #include "ir/infer/conv_pool_infer.h"
 
 static int is_pointwise(const kiln_window *w)
@@ -27,7 +30,7 @@ static int is_pointwise(const kiln_window *w)
  * tap is added to a whole output row at once (a vectorizable loop over the
  * columns whose input lies inside the row), in the same tap order as a
  * direct convolution. */
-void kiln_cp_add_plane_2d(const kiln_window *w, const float *x, const float *k, float *y)
+KILN_SIMD_FN void kiln_cp_add_plane_2d(const kiln_window *w, const float *x, const float *k, float *y)
 {
     int64_t ih = w->in[0], iw = w->in[1], ow = w->out[1], kh = w->kernel[0], kw = w->kernel[1];
     int64_t s1 = w->stride[1];
@@ -55,28 +58,34 @@ void kiln_cp_add_plane_2d(const kiln_window *w, const float *x, const float *k, 
     }
 }
 
-static void depthwise_plane(const kiln_window *w, const float *x, const float *k, float bias, float *y)
+typedef struct depthwise_job {
+    const kiln_cp_conv *job;
+    int64_t in_plane, out_plane;
+} depthwise_job;
+
+/* Output planes [begin, end) (image * filters + filter), on the pool. */
+static void depthwise_planes(void *user, int64_t begin, int64_t end, int thread)
 {
-    int64_t n = w->out[0] * w->out[1];
-    for (int64_t i = 0; i < n; i++)
-        y[i] = bias;
-    kiln_cp_add_plane_2d(w, x, k, y);
+    const depthwise_job *d = user;
+    const kiln_cp_conv *job = d->job;
+    const kiln_window *w = job->win;
+    int64_t mg = job->filters / job->group, ksize = w->kernel[0] * w->kernel[1];
+    (void)thread;
+    for (int64_t p = begin; p < end; p++) {
+        int64_t b = p / job->filters, m = p % job->filters;
+        const float *x = (const float *)job->x + (b * job->channels + m / mg) * d->in_plane;
+        float bias = job->b ? ((const float *)job->b)[m] : 0.0f;
+        float *y = (float *)job->y + p * d->out_plane;
+        kiln_dw_plane_f32(w, x, (const float *)job->w + m * ksize, bias, y);
+    }
 }
 
 /* Direct convolution of every (image, filter) plane when each group has one
  * input channel (depthwise, with any channel multiplier). */
 static void depthwise_2d(const kiln_cp_conv *job, int64_t in_plane, int64_t out_plane)
 {
-    const kiln_window *w = job->win;
-    int64_t mg = job->filters / job->group, ksize = w->kernel[0] * w->kernel[1];
-    for (int64_t b = 0; b < job->batch; b++) {
-        for (int64_t m = 0; m < job->filters; m++) {
-            const float *x = (const float *)job->x + (b * job->channels + m / mg) * in_plane;
-            float bias = job->b ? ((const float *)job->b)[m] : 0.0f;
-            float *y = (float *)job->y + (b * job->filters + m) * out_plane;
-            depthwise_plane(w, x, (const float *)job->w + m * ksize, bias, y);
-        }
-    }
+    depthwise_job d = {job, in_plane, out_plane};
+    kiln_parallel_for(job->batch * job->filters, depthwise_planes, &d);
 }
 
 kiln_status kiln_cp_conv_run(const kiln_cp_conv *job)

@@ -5,6 +5,8 @@
  * Every (batch, channel) plane is staged in float64, pooled and converted
  * back: exact for max pooling of every allowed dtype (int8 / uint8 too),
  * and at least as precise as float32 for the sums of the other pools.
+ * 2-D float32 MaxPool without Indices skips the staging (conv_pool_maxpool.c).
+ * The planes are split over the thread pool.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -12,8 +14,13 @@
 
 #include "backends/cpu/cpu_util.h"
 #include "backends/cpu/ops/conv_pool_kernels.h"
+#include "backends/cpu/ops/conv_pool_maxpool.h"
 #include "core/dtype.h"
+#include "core/thread_pool.h"
 #include "ir/infer/conv_pool_infer.h"
+
+/* Input elements per chunk of planes run on one thread. */
+#define POOL_GRAIN 32768
 
 typedef enum pool_kind { POOL_MAX, POOL_AVG, POOL_LP } pool_kind;
 
@@ -258,6 +265,38 @@ static void tap_offsets(const kiln_window *w, int64_t *taps)
     } while (next_tap(w->n, &t, k));
 }
 
+/* A pool over planes split across the thread pool: each thread stages its
+ * planes in its own pair of float64 buffers. */
+typedef struct pool_par {
+    const pool_job *job;
+    const kiln_tensor *x;
+    kiln_tensor *y, *ind;
+    int64_t in_plane, out_plane;
+    double *bufs; /* per thread: in_plane then out_plane values */
+    int f32_max;  /* float32 MaxPool without Indices: pool_max_f32 */
+} pool_par;
+
+static void pool_planes(void *user, int64_t begin, int64_t end, int thread)
+{
+    const pool_par *pp = user;
+    const kiln_tensor *x = pp->x;
+    kiln_tensor *y = pp->y;
+    size_t xes = kiln_dtype_size(x->dtype), yes = kiln_dtype_size(y->dtype);
+    for (int64_t pl = begin; pl < end; pl++) {
+        if (pp->f32_max) {
+            kiln_cp_max_plane_f32(pp->job->w, (const float *)x->data + pl * pp->in_plane,
+                                  (float *)y->data + pl * pp->out_plane);
+            continue;
+        }
+        double *xbuf = pp->bufs + (size_t)thread * (size_t)(pp->in_plane + pp->out_plane);
+        double *ybuf = xbuf + pp->in_plane;
+        plane_in((const char *)x->data + (size_t)(pl * pp->in_plane) * xes, x->dtype, xbuf, pp->in_plane);
+        pool_plane(pp->job, xbuf, ybuf, pp->ind ? (int64_t *)pp->ind->data + pl * pp->out_plane : NULL,
+                   pl * pp->in_plane);
+        plane_out(ybuf, (char *)y->data + (size_t)(pl * pp->out_plane) * yes, y->dtype, pp->out_plane);
+    }
+}
+
 /* Runs job over every plane of in[0] into out[0] (and out[1], Indices). */
 static kiln_status pool_run(kiln_op_ctx *ctx, pool_job *job)
 {
@@ -266,28 +305,30 @@ static kiln_status pool_run(kiln_op_ctx *ctx, pool_job *job)
     const kiln_window *w = job->w;
     int64_t in_plane = kiln_cp_prod(w->in, w->n), out_plane = kiln_cp_prod(w->out, w->n);
     int64_t planes = x->dims[0] * x->dims[1];
-    size_t xes = kiln_dtype_size(x->dtype), yes = kiln_dtype_size(y->dtype);
+    pool_par pp = {job, x, y, ind, in_plane, out_plane, NULL, 0};
+    pp.f32_max = job->kind == POOL_MAX && !ind && w->n == 2 && x->dtype == KILN_FLOAT32 && y->dtype == KILN_FLOAT32;
     /* the kernel comes from attributes: its product may be huge */
     int64_t n_taps = 1;
     for (int d = 0; d < w->n && n_taps <= POOL_MAX_FAST_TAPS; d++)
         n_taps *= w->kernel[d];
-    void *xbuf = NULL, *ybuf = NULL, *taps = NULL;
-    kiln_status st = kiln_cp_alloc(in_plane, 8, ctx->max_bytes, "pool plane", &xbuf);
-    if (st == KILN_OK)
-        st = kiln_cp_alloc(out_plane, 8, ctx->max_bytes, "pool plane", &ybuf);
-    if (st == KILN_OK && n_taps > 0 && n_taps <= POOL_MAX_FAST_TAPS) {
+    void *bufs = NULL, *taps = NULL;
+    kiln_status st = KILN_OK;
+    if (!pp.f32_max) {
+        int threads = kiln_thread_pool_threads();
+        st = kiln_cp_alloc((in_plane + out_plane) * threads, 8, ctx->max_bytes, "pool planes", &bufs);
+    }
+    if (st == KILN_OK && !pp.f32_max && n_taps > 0 && n_taps <= POOL_MAX_FAST_TAPS) {
         st = kiln_cp_alloc(n_taps, 8, ctx->max_bytes, "pool taps", &taps);
         if (st == KILN_OK)
             tap_offsets(w, taps);
     }
     job->taps = taps;
-    for (int64_t pl = 0; pl < planes && st == KILN_OK; pl++) {
-        plane_in((const char *)x->data + (size_t)(pl * in_plane) * xes, x->dtype, xbuf, in_plane);
-        pool_plane(job, xbuf, ybuf, ind ? (int64_t *)ind->data + pl * out_plane : NULL, pl * in_plane);
-        plane_out(ybuf, (char *)y->data + (size_t)(pl * out_plane) * yes, y->dtype, out_plane);
+    pp.bufs = bufs;
+    if (st == KILN_OK && planes > 0) {
+        int64_t grain = POOL_GRAIN / (in_plane > 0 ? in_plane : 1);
+        kiln_parallel_for_grain(planes, grain > 0 ? grain : 1, pool_planes, &pp);
     }
-    free(xbuf);
-    free(ybuf);
+    free(bufs);
     free(taps);
     return st;
 }

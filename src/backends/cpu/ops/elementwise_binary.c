@@ -5,11 +5,14 @@
  *
  * One table holds each op's scalar functions per compute class (see
  * kiln_ew_class); a generic row loop applies them. Add, Sub, Mul and Div on
- * float32 also have loops the compiler can vectorise.
+ * float32 also have loops the compiler can vectorise (same shape, a scalar
+ * operand, a per-channel operand). Large outputs are split over the thread
+ * pool.
  */
 #include <math.h>
 #include <string.h>
 
+#include "backends/cpu/cpu_simd.h"
 #include "backends/cpu/ops/elementwise_common.h"
 
 enum { FAST_NONE, FAST_ADD, FAST_SUB, FAST_MUL, FAST_DIV };
@@ -194,7 +197,7 @@ typedef struct bin_job {
         }                                                                                                              \
     } while (0)
 
-static void row_f32_fast(void *user, int64_t out, const int64_t *off, const int64_t *step, int64_t n)
+KILN_SIMD_FN static void row_f32_fast(void *user, int64_t out, const int64_t *off, const int64_t *step, int64_t n)
 {
     const bin_job *j = user;
     const float *a = (const float *)j->a->data + off[0], *b = (const float *)j->b->data + off[1];
@@ -277,7 +280,10 @@ static kiln_status run_binary(const binop *op, kiln_ew_class cls, const kiln_ten
     bin_job job = {op, cls, a, b, y};
     int fast = op->fast != FAST_NONE && a->dtype == KILN_FLOAT32 && b->dtype == KILN_FLOAT32 &&
                y->dtype == KILN_FLOAT32;
-    return kiln_ew_broadcast(y, 2, ins, fast ? row_f32_fast : row_generic, &job);
+    kiln_ew_plan plan;
+    KILN_TRY(kiln_ew_plan_init(&plan, y, 2, ins));
+    kiln_ew_plan_run_parallel(&plan, fast ? row_f32_fast : row_generic, &job);
+    return KILN_OK;
 }
 
 kiln_status kiln_ew_binary(kiln_op_ctx *ctx)

@@ -1,10 +1,16 @@
 /*
- * elementwise_common.c - dtype classes, the broadcast row plan and shape
- * checks shared by the elementwise CPU kernels.
+ * elementwise_common.c - dtype classes, the broadcast row plan (run on the
+ * caller or split over the thread pool) and shape checks shared by the
+ * elementwise CPU kernels.
  */
 #include "backends/cpu/ops/elementwise_common.h"
 
 #include <string.h>
+
+#include "core/thread_pool.h"
+
+/* Elements per piece of a parallel plan run: a few microseconds of work. */
+#define EW_PIECE 16384
 
 kiln_ew_class kiln_ew_class_of(kiln_dtype dt)
 {
@@ -97,6 +103,69 @@ void kiln_ew_plan_run(kiln_ew_plan *p, kiln_ew_row_fn fn, void *user)
         fn(user, out, off, step, p->dims[inner]);
         out += p->dims[inner];
     } while (kiln_nd_next(inner, p->dims, idx, p->n_in, strides, off));
+}
+
+/* A plan split into pieces: each row of `inner` elements is cut into
+ * `per_row` pieces of at most `len` elements. */
+typedef struct plan_split {
+    const kiln_ew_plan *p;
+    kiln_ew_row_fn fn;
+    void *user;
+    int64_t inner, len, per_row;
+} plan_split;
+
+/* The input offsets of the first element of row r (outer index r). */
+static void row_offsets(const kiln_ew_plan *p, int64_t r, int64_t *idx, int64_t *off)
+{
+    int inner = p->rank - 1;
+    for (int k = 0; k < p->n_in; k++)
+        off[k] = 0;
+    for (int d = inner - 1; d >= 0; d--) {
+        idx[d] = r % p->dims[d];
+        r /= p->dims[d];
+        for (int k = 0; k < p->n_in; k++)
+            off[k] += idx[d] * p->strides[k][d];
+    }
+}
+
+static void run_pieces(void *user, int64_t begin, int64_t end, int thread)
+{
+    const plan_split *sp = user;
+    const kiln_ew_plan *p = sp->p;
+    int inner = p->rank - 1;
+    int64_t idx[KILN_MAX_RANK] = {0}, off[KILN_EW_MAX_IN] = {0}, step[KILN_EW_MAX_IN] = {0}, at[KILN_EW_MAX_IN];
+    int64_t *strides[KILN_EW_MAX_IN];
+    (void)thread;
+    for (int k = 0; k < p->n_in; k++) {
+        strides[k] = (int64_t *)p->strides[k];
+        step[k] = p->strides[k][inner];
+    }
+    int64_t row = -1;
+    for (int64_t i = begin; i < end; i++) {
+        int64_t r = i / sp->per_row, start = (i % sp->per_row) * sp->len;
+        if (r == row + 1 && row >= 0)
+            kiln_nd_next(inner, p->dims, idx, p->n_in, strides, off);
+        else if (r != row)
+            row_offsets(p, r, idx, off);
+        row = r;
+        int64_t n = sp->inner - start < sp->len ? sp->inner - start : sp->len;
+        for (int k = 0; k < p->n_in; k++)
+            at[k] = off[k] + start * step[k];
+        sp->fn(sp->user, r * sp->inner + start, at, step, n);
+    }
+}
+
+void kiln_ew_plan_run_parallel(kiln_ew_plan *p, kiln_ew_row_fn fn, void *user)
+{
+    if (p->total < 2 * EW_PIECE) {
+        kiln_ew_plan_run(p, fn, user);
+        return;
+    }
+    int64_t inner = p->dims[p->rank - 1];
+    int64_t len = inner < EW_PIECE ? inner : EW_PIECE;
+    plan_split sp = {p, fn, user, inner, len, (inner + len - 1) / len};
+    int64_t pieces = p->total / inner * sp.per_row, grain = EW_PIECE / len;
+    kiln_parallel_for_grain(pieces, grain > 0 ? grain : 1, run_pieces, &sp);
 }
 
 kiln_status kiln_ew_need_io(const kiln_op_ctx *ctx, int n_in)

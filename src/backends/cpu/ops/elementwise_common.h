@@ -91,6 +91,11 @@ typedef void (*kiln_ew_row_fn)(void *user, int64_t out, const int64_t *off, cons
 /* Calls fn for every row of the plan, in output order. */
 void kiln_ew_plan_run(kiln_ew_plan *p, kiln_ew_row_fn fn, void *user);
 
+/* As kiln_ew_plan_run, with the rows (long rows cut in pieces) split over
+ * the thread pool when the output is large: fn must only write its own
+ * output elements and may run in any order. */
+void kiln_ew_plan_run_parallel(kiln_ew_plan *p, kiln_ew_row_fn fn, void *user);
+
 /* Plans in[0..n_in) broadcast to out's shape and runs fn over the rows. */
 kiln_status kiln_ew_broadcast(const kiln_tensor *out, int n_in, const kiln_tensor *const *in, kiln_ew_row_fn fn,
                               void *user);

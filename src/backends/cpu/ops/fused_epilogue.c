@@ -1,13 +1,19 @@
 /*
  * fused_epilogue.c - the shared halves of the fused CPU kernels: the ONNX
- * kernel on a view of the fused node, and the in-place epilogue.
+ * kernel on a view of the fused node, and the in-place epilogue. A float32
+ * output takes the epilogue in one pass (addend and activation together),
+ * split over the thread pool.
  */
 #include <stdlib.h>
 
 #include "backends/cpu/cpu_util.h"
 #include "backends/cpu/epilogue.h"
 #include "backends/cpu/ops/fused_internal.h"
+#include "core/thread_pool.h"
 #include "ir/infer/fused_view.h"
+
+/* Elements per chunk of the parallel epilogue: a few microseconds each. */
+#define EPILOGUE_GRAIN 16384
 
 kiln_status kiln_fused_run_onnx(kiln_op_ctx *ctx, const char *op, int n_in)
 {
@@ -58,6 +64,43 @@ static void apply(const kiln_epilogue *e, kiln_dtype dt, void *y, const void *a,
     }
 }
 
+typedef struct epilogue_job {
+    const kiln_epilogue *e;
+    float *y;
+    const float *a;
+    int64_t period; /* the addend's length, when it repeats; else 0 */
+} epilogue_job;
+
+/* Elements [begin, end) of a float32 output; the addend is as long. */
+static void epilogue_elems(void *user, int64_t begin, int64_t end, int thread)
+{
+    const epilogue_job *j = user;
+    (void)thread;
+    kiln_epilogue_apply_add_f32(j->e, j->y + begin, j->a ? j->a + begin : NULL, end - begin);
+}
+
+/* Rows [begin, end) of `period` elements, each taking the whole addend. */
+static void epilogue_rows(void *user, int64_t begin, int64_t end, int thread)
+{
+    const epilogue_job *j = user;
+    (void)thread;
+    for (int64_t r = begin; r < end; r++)
+        kiln_epilogue_apply_add_f32(j->e, j->y + r * j->period, j->a, j->period);
+}
+
+/* The epilogue of a float32 output with a float32 addend (or none). */
+static void run_f32(const kiln_epilogue *e, float *y, const float *a, int64_t n, int64_t period)
+{
+    if (a && period < n) {
+        epilogue_job job = {e, y, a, period};
+        int64_t grain = EPILOGUE_GRAIN / period;
+        kiln_parallel_for_grain(n / period, grain > 0 ? grain : 1, epilogue_rows, &job);
+        return;
+    }
+    epilogue_job job = {e, y, a, 0};
+    kiln_parallel_for_grain(n, EPILOGUE_GRAIN, epilogue_elems, &job);
+}
+
 kiln_status kiln_fused_epilogue(const kiln_op_ctx *ctx, const kiln_tensor *add, int64_t period)
 {
     kiln_tensor *y = ctx->out[0];
@@ -69,6 +112,11 @@ kiln_status kiln_fused_epilogue(const kiln_op_ctx *ctx, const kiln_tensor *add, 
         return KILN_OK;
     if (!kiln_is_std_float(y->dtype))
         return kiln_unsupported_dtype(ctx, "output", y->dtype);
+    if (y->dtype == KILN_FLOAT32 && (!add || add->dtype == KILN_FLOAT32)) {
+        if (n > 0)
+            run_f32(&e, y->data, add ? add->data : NULL, n, period);
+        return KILN_OK;
+    }
     kiln_dtype dt = y->dtype == KILN_FLOAT64 ? KILN_FLOAT64 : KILN_FLOAT32;
     const void *staged = NULL, *a = NULL;
     void *own_y = NULL, *own_a = NULL;

@@ -69,6 +69,15 @@ static kiln_status bias_steps(const kiln_tensor *c, int64_t m, int64_t n, gemm_b
 /* y = beta * C, broadcast; integers take C as is (beta is 1 then). */
 static void fill_bias(kiln_la_kind kind, const gemm_bias *bias, double beta, int64_t m, int64_t n, void *y)
 {
+    if (kind == KILN_LA_F32 && bias->col_step == 1) {
+        /* a row of C per row of Y: the common (N) bias of a dense layer */
+        const float *src = bias->data;
+        float fb = (float)beta, *dst = y;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                dst[i * n + j] = fb * src[i * bias->row_step + j];
+        return;
+    }
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++) {
             int64_t at = i * bias->row_step + j * bias->col_step, o = i * n + j;

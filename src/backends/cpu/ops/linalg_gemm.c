@@ -1,7 +1,8 @@
 /*
  * linalg_gemm.c - the linalg kernels' shared machinery: staging into the
  * compute type, matrix products (cblas_sgemm / cblas_dgemm for floats, an
- * exact wrap-around loop for integers) and numpy.matmul batching.
+ * exact wrap-around loop for integers) and numpy.matmul batching; a batch
+ * of products is shared over the thread pool, one product per thread.
  */
 #include "backends/cpu/ops/linalg_internal.h"
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "backends/cpu/cpu_gemm.h"
+#include "core/thread_pool.h"
 
 kiln_la_kind kiln_la_kind_of(kiln_dtype dt)
 {
@@ -161,9 +163,46 @@ static int folds_into_m(const kiln_la_matmul *p)
     return 1;
 }
 
+/* Offsets of output batch index i's matrices in A and B. */
+static void batch_offsets(const kiln_la_matmul *p, int64_t i, int64_t *oa, int64_t *ob)
+{
+    *oa = *ob = 0;
+    for (int d = p->batch_rank - 1; d >= 0; d--) {
+        int64_t idx = i % p->batch[d];
+        i /= p->batch[d];
+        *oa += idx * p->a_step[d];
+        *ob += idx * p->b_step[d];
+    }
+}
+
+typedef struct batch_job {
+    const kiln_la_matmul *p;
+    const kiln_la_gemm *g;
+    kiln_la_kind kind;
+    const char *a, *b;
+    char *c;
+} batch_job;
+
+/* Products [begin, end) of the batch; each is checked to fit beforehand,
+ * so none can fail. */
+static void run_batch_range(void *user, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const batch_job *j = user;
+    size_t es = kiln_la_size(j->kind);
+    for (int64_t i = begin; i < end; i++) {
+        int64_t oa, ob;
+        batch_offsets(j->p, i, &oa, &ob);
+        (void)kiln_la_gemm_run(j->kind, j->g, j->a + (size_t)oa * es, j->b + (size_t)ob * es,
+                               j->c + (size_t)(i * j->p->m * j->p->n) * es);
+    }
+}
+
+/* Multiply-adds a chunk of the batch loop should hold at least. */
+#define BATCH_GRAIN_MACS (1 << 18)
+
 kiln_status kiln_la_matmul_run(const kiln_la_matmul *p, kiln_la_kind kind, const void *a, const void *b, void *c)
 {
-    size_t es = kiln_la_size(kind);
     kiln_la_gemm g = {0, 0, p->m, p->n, p->k, p->k, p->n, p->n, 1.0, 0.0};
     if (p->n_batch == 0)
         return KILN_OK;
@@ -171,16 +210,21 @@ kiln_status kiln_la_matmul_run(const kiln_la_matmul *p, kiln_la_kind kind, const
         g.m = p->m * p->n_batch;
         return kiln_la_gemm_run(kind, &g, a, b, c);
     }
-    int64_t idx[KILN_MAX_RANK] = {0}, off[2] = {0, 0}, a_step[KILN_MAX_RANK], b_step[KILN_MAX_RANK];
-    memcpy(a_step, p->a_step, sizeof a_step);
-    memcpy(b_step, p->b_step, sizeof b_step);
-    int64_t *steps[2] = {a_step, b_step};
-    const char *ca = a, *cb = b;
-    char *cc = c;
-    for (int64_t i = 0; i < p->n_batch; i++) {
-        KILN_TRY(kiln_la_gemm_run(kind, &g, ca + (size_t)off[0] * es, cb + (size_t)off[1] * es,
-                                  cc + (size_t)(i * p->m * p->n) * es));
-        kiln_nd_next(p->batch_rank, p->batch, idx, 2, steps, off);
+    if (p->n_batch == 1)
+        return kiln_la_gemm_run(kind, &g, a, b, c);
+    if (kind != KILN_LA_I64 && !fits_blas(&g))
+        return kiln_error(KILN_ERR_LIMIT, "matrix product of %lld x %lld by %lld x %lld is too large for BLAS",
+                          (long long)g.m, (long long)g.k, (long long)g.k, (long long)g.n);
+    /* A batch of products: one product per thread at a time, unless a few
+     * large products do better each split over the pool (kiln_sgemm). */
+    double macs = (double)p->m * (double)p->n * (double)p->k;
+    int threads = kiln_thread_pool_threads();
+    batch_job job = {p, &g, kind, a, b, c};
+    if (p->n_batch < 2 * threads && macs >= BATCH_GRAIN_MACS && kind == KILN_LA_F32) {
+        run_batch_range(&job, 0, p->n_batch, 0);
+        return KILN_OK;
     }
+    int64_t grain = macs >= BATCH_GRAIN_MACS ? 1 : (int64_t)(BATCH_GRAIN_MACS / (macs + 1)) + 1;
+    kiln_parallel_for_grain(p->n_batch, grain, run_batch_range, &job);
     return KILN_OK;
 }

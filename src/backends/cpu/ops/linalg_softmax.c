@@ -4,12 +4,18 @@
  * Each works on vectors of n elements, `stride` apart: before opset 13 the
  * input is coerced to 2-D at the axis (the vectors are its rows), from 13 it
  * works along the one axis. float16, bfloat16 and float32 compute in float32,
- * float64 in double.
+ * float64 in double. The outer vectors are shared over the thread pool;
+ * float32 Softmax along contiguous rows takes the vectorized row
+ * (softmax_row_f32.h).
  */
 #include "backends/cpu/ops/linalg_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "backends/cpu/softmax_row_f32.h"
+#include "core/thread_pool.h"
 
 typedef enum sm_op { SM_SOFTMAX, SM_LOG_SOFTMAX, SM_HARDMAX } sm_op;
 
@@ -95,6 +101,48 @@ static kiln_status get_layout(const kiln_op_ctx *ctx, sm_layout *l)
 DEFINE_VECTOR_OPS(float, f32, expf, logf)
 DEFINE_VECTOR_OPS(double, f64, exp, log)
 
+/* The float32 Softmax of contiguous rows (inner 1): the vectorized row of
+ * softmax_row_f32.h. A row whose maximum is -inf gives NaN, as the generic
+ * path (and numpy) has it: -inf - -inf is NaN. */
+static void softmax_rows_f32(const float *x, float *y, int64_t rows, int64_t n)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        if (x != y)
+            memcpy(y + r * n, x + r * n, (size_t)n * sizeof(float));
+        if (kiln_softmax_row_f32(y + r * n, n) == -INFINITY)
+            for (int64_t j = 0; j < n; j++)
+                y[r * n + j] = NAN;
+    }
+}
+
+typedef struct sm_job {
+    sm_op op;
+    kiln_la_kind kind;
+    int fast; /* float32 Softmax of contiguous rows */
+    const sm_layout *l;
+    const void *x;
+    void *y;
+} sm_job;
+
+/* Outer indices [begin, end): their n x inner blocks. */
+static void run_outer_range(void *user, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const sm_job *j = user;
+    sm_layout part = *j->l;
+    int64_t at = begin * part.n * part.inner;
+    part.outer = end - begin;
+    if (j->fast)
+        softmax_rows_f32((const float *)j->x + at, (float *)j->y + at, part.outer, part.n);
+    else if (j->kind == KILN_LA_F32)
+        run_f32(j->op, &part, (const float *)j->x + at, (float *)j->y + at);
+    else
+        run_f64(j->op, &part, (const double *)j->x + at, (double *)j->y + at);
+}
+
+/* Elements per chunk of the parallel loop over the outer dims. */
+#define SOFTMAX_GRAIN 16384
+
 static kiln_status run_softmax_op(kiln_op_ctx *ctx, sm_op op)
 {
     const kiln_tensor *x = ctx->in[0];
@@ -115,10 +163,10 @@ static kiln_status run_softmax_op(kiln_op_ctx *ctx, sm_op op)
     if (st == KILN_OK)
         st = kiln_stage_out(y, work, ctx->max_bytes, &dst, &own_y);
     if (st == KILN_OK) {
-        if (kind == KILN_LA_F32)
-            run_f32(op, &l, src, dst);
-        else
-            run_f64(op, &l, src, dst);
+        sm_job job = {op, kind, dt == KILN_FLOAT32 && op == SM_SOFTMAX && l.inner == 1, &l, src, dst};
+        int64_t per_outer = l.n * l.inner;
+        int64_t grain = per_outer > 0 && per_outer < SOFTMAX_GRAIN ? SOFTMAX_GRAIN / per_outer : 1;
+        kiln_parallel_for_grain(l.outer, grain, run_outer_range, &job);
     }
     kiln_stage_out_end(y, work, own_y, st);
     free(own_x);

@@ -5,14 +5,17 @@
  * nonpad_kv_seqlen), past/present key and value caches, softcap and the
  * qk_matmul_output debug output.
  *
- * Per (batch, query head) the scores Q.K^T and the product P.V are OpenBLAS
- * GEMMs in the working precision (float32 for float16/bfloat16/float32,
- * float64 for float64) that read the heads in place through strides, so 3-D
- * inputs need no transposes. Each score row then goes through softcap, the
- * additive bias and the softmax: in float32 for float32 work (vectorizable
- * blocks, a polynomial expf, the bias row reused while it does not change,
- * as with a (b, 1, 1, s) mask), in double for float64 work or when
- * softmax_precision asks for double. A row whose bias is -inf everywhere
+ * Blocks of query rows of every (batch, query head) pair (the whole
+ * sequence unless the scores would outgrow a small tile) are shared over the
+ * thread pool, each on one thread with its own score tile. Per block the
+ * scores Q.K^T and the product P.V are OpenBLAS GEMMs in the working
+ * precision (float32 for float16/bfloat16/float32, float64 for float64) that
+ * read the heads in place through strides, so 3-D inputs need no
+ * transposes. Each score row then goes through softcap, the additive bias
+ * and the softmax: in float32 for float32 work (vectorizable blocks,
+ * softmax_row_f32.h, the bias row reused while it does not change, as with
+ * a (b, 1, 1, s) mask), in double for float64 work or when softmax_precision
+ * asks for double. A row whose bias is -inf everywhere
  * (nothing to attend) gives zero probabilities, as ONNX requires.
  */
 #include <cblas.h>
@@ -24,6 +27,8 @@
 
 #include "backends/cpu/ops/norm_attention_kernels.h"
 #include "backends/cpu/cpu_gemm.h"
+#include "backends/cpu/softmax_row_f32.h"
+#include "core/thread_pool.h"
 
 enum { IN_Q, IN_K, IN_V, IN_MASK, IN_PAST_K, IN_PAST_V, IN_NONPAD };
 enum { OUT_Y, OUT_PRESENT_K, OUT_PRESENT_V, OUT_QK };
@@ -43,6 +48,7 @@ typedef struct attn_plan {
     int causal, mode;
     int row_f64;         /* score rows in double (float64 work or softmax_precision) */
     int64_t left, right; /* window bounds, -1: unbounded */
+    int64_t q_block, n_blocks; /* query rows per unit of work, and blocks per head */
     kiln_dtype work;     /* KILN_FLOAT32 or KILN_FLOAT64 */
     size_t esize;
     double *mask;            /* additive mask values (bool: 0 / -inf), or NULL */
@@ -397,13 +403,13 @@ static void write_qk(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t h, 
     kiln_convert(row, dt, (char *)qk->data + at * kiln_dtype_size(qk->dtype), qk->dtype, (size_t)p->total);
 }
 
-/* Turns score row i of head (b, h) in `tile` into probabilities. */
+/* Turns score row i of head (b, h), held at `tile`, into probabilities. */
 static void process_row(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t h, int64_t i, void *tile, double *row,
                         double *bias)
 {
     int64_t t = p->total;
     for (int64_t j = 0; j < t; j++)
-        row[j] = p->work == KILN_FLOAT32 ? ((float *)tile)[i * t + j] : ((double *)tile)[i * t + j];
+        row[j] = p->work == KILN_FLOAT32 ? ((float *)tile)[j] : ((double *)tile)[j];
     if (qk && p->mode == QK_RAW)
         write_qk(p, qk, b, h, i, row, KILN_FLOAT64);
     if (p->softcap > 0)
@@ -424,9 +430,9 @@ static void process_row(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t 
         write_qk(p, qk, b, h, i, row, KILN_FLOAT64);
     for (int64_t j = 0; j < t; j++) {
         if (p->work == KILN_FLOAT32)
-            ((float *)tile)[i * t + j] = (float)row[j];
+            ((float *)tile)[j] = (float)row[j];
         else
-            ((double *)tile)[i * t + j] = row[j];
+            ((double *)tile)[j] = row[j];
     }
 }
 
@@ -436,69 +442,10 @@ static void process_row(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t 
  * a loop with this fixed trip count at -O2, and leave one over n scalar. */
 enum { LANES = 8 };
 
-typedef union fbits {
-    float f;
-    uint32_t u;
-} fbits;
-
-/*
- * e^x for x <= 0 (NaN passes through), without branches so that a block of
- * them vectorizes. Cephes' expf: x = n ln2 + r with n = round(x / ln2),
- * rounded by adding 1.5 * 2^23; ln2 in two parts so that r is exact to
- * rounding; e^r for |r| <= ln2 / 2 by a degree-7 polynomial; 2^n built in
- * the exponent bits. Against exp() in double, on every float in [-87, 0],
- * the error is below 1 ulp (0.99 ulp at worst). Below -87 (-inf included)
- * the result is 0: e^x < 2^-125 there is nothing beside the 1 that the row
- * maximum contributes, and 2^n would leave the normal range.
- */
-static inline float exp_nonpos(float x)
-{
-    const float round_magic = 12582912.0f; /* 1.5 * 2^23 */
-    fbits t, magic = {round_magic}, scale, y;
-    t.f = x * 1.44269504088896341f + round_magic;
-    float n = t.f - round_magic;
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float poly = 1.9875691500e-4f;
-    poly = poly * r + 1.3981999507e-3f;
-    poly = poly * r + 8.3334519073e-3f;
-    poly = poly * r + 4.1665795894e-2f;
-    poly = poly * r + 1.6666665459e-1f;
-    poly = poly * r + 5.0000001201e-1f;
-    poly = poly * r * r + r + 1.0f;
-    /* n sits in the low mantissa bits of t */
-    scale.u = (t.u - magic.u + 127u) << 23;
-    y.f = poly * scale.f;
-    /* all ones, keeping y, unless x < -87; a NaN x compares false and stays NaN */
-    y.u &= (uint32_t)(x < -87.0f) - 1u;
-    return y.f;
-}
-
-static inline void max_block(const float *restrict x, float *restrict m)
-{
-    for (int k = 0; k < LANES; k++)
-        m[k] = x[k] > m[k] ? x[k] : m[k];
-}
-
-/* x[k] = e^(x[k] - mx), summed into sum[k] */
-static inline void exp_block(float *restrict x, float mx, double *restrict sum)
-{
-    for (int k = 0; k < LANES; k++) {
-        x[k] = exp_nonpos(x[k] - mx);
-        sum[k] += x[k];
-    }
-}
-
 static inline void add_block(float *restrict x, const float *restrict y)
 {
     for (int k = 0; k < LANES; k++)
         x[k] += y[k];
-}
-
-static inline void scale_block(float *restrict x, float s)
-{
-    for (int k = 0; k < LANES; k++)
-        x[k] *= s;
 }
 
 static void add_row(float *restrict row, const float *restrict bias, int64_t n)
@@ -508,46 +455,6 @@ static void add_row(float *restrict row, const float *restrict bias, int64_t n)
         add_block(row + j, bias + j);
     for (; j < n; j++)
         row[j] += bias[j];
-}
-
-/* Softmax of row[n] in place, as softmax_row does it: the maximum (NaN
- * aside) subtracted, a row of -inf gives zeros, a NaN makes the row NaN.
- * The exponentials are summed in double, one partial sum per lane. */
-static void softmax_f32(float *row, int64_t n)
-{
-    float lane_max[LANES], tail[LANES];
-    double lane_sum[LANES] = {0};
-    int64_t full = n - n % LANES, j;
-    for (int k = 0; k < LANES; k++)
-        lane_max[k] = -INFINITY;
-    for (j = 0; j < full; j += LANES)
-        max_block(row + j, lane_max);
-    float mx = -INFINITY;
-    for (int k = 0; k < LANES; k++)
-        mx = lane_max[k] > mx ? lane_max[k] : mx;
-    for (j = full; j < n; j++)
-        mx = row[j] > mx ? row[j] : mx;
-    if (mx == -INFINITY)
-        mx = 0;
-    for (j = 0; j < full; j += LANES)
-        exp_block(row + j, mx, lane_sum);
-    if (full < n) {
-        /* the last partial block, padded with -inf (adding e^-inf = 0) */
-        for (int k = 0; k < LANES; k++)
-            tail[k] = full + k < n ? row[full + k] : -INFINITY;
-        exp_block(tail, mx, lane_sum);
-        memcpy(row + full, tail, (size_t)(n - full) * sizeof(float));
-    }
-    double sum = 0;
-    for (int k = 0; k < LANES; k++)
-        sum += lane_sum[k];
-    if (sum == 0)
-        sum = 1;
-    float inv = (float)(1.0 / sum);
-    for (j = 0; j < full; j += LANES)
-        scale_block(row + j, inv);
-    for (j = full; j < n; j++)
-        row[j] *= inv;
 }
 
 /* The additive bias of float32 score rows, rebuilt only when a row needs a
@@ -614,12 +521,14 @@ static const float *bias_f32_row(const attn_plan *p, bias_f32 *c, int64_t b, int
     return c->zero ? NULL : c->row;
 }
 
-/* Turns the float32 score rows of head (b, h) in `tile` into probabilities. */
-static void process_rows_f32(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t h, float *tile, bias_f32 *bias)
+/* Turns the float32 score rows [i0, i1) of head (b, h), held in `tile`
+ * from row i0 on, into probabilities. */
+static void process_rows_f32(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t h, int64_t i0, int64_t i1,
+                             float *tile, bias_f32 *bias)
 {
     int64_t t = p->total;
-    for (int64_t i = 0; i < p->q_seq; i++) {
-        float *row = tile + i * t;
+    for (int64_t i = i0; i < i1; i++) {
+        float *row = tile + (i - i0) * t;
         if (qk && p->mode == QK_RAW)
             write_qk(p, qk, b, h, i, row, KILN_FLOAT32);
         if (p->softcap > 0)
@@ -636,7 +545,7 @@ static void process_rows_f32(const attn_plan *p, kiln_tensor *qk, int64_t b, int
         if (bias->all_masked)
             memset(row, 0, (size_t)t * sizeof(float));
         else
-            softmax_f32(row, t);
+            (void)kiln_softmax_row_f32(row, t);
         if (qk && p->mode == QK_SOFTMAX)
             write_qk(p, qk, b, h, i, row, KILN_FLOAT32);
     }
@@ -651,21 +560,22 @@ typedef struct attn_scratch {
     bias_f32 fbias;
 } attn_scratch;
 
-/* Y for query head h of batch b. */
-static void attend_head(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t h, attn_scratch *s)
+/* Y for the query rows [i0, i1) of query head h of batch b. */
+static void attend_rows(const attn_plan *p, kiln_tensor *qk, int64_t b, int64_t h, int64_t i0, int64_t i1,
+                        attn_scratch *s)
 {
-    int64_t kh = h / (p->q_heads / p->kv_heads);
-    const char *q = (const char *)p->q.data + (size_t)(b * p->q.bs + h * p->q.hs) * p->esize;
+    int64_t kh = h / (p->q_heads / p->kv_heads), rows = i1 - i0;
+    const char *q = (const char *)p->q.data + (size_t)(b * p->q.bs + h * p->q.hs + i0 * p->q.rs) * p->esize;
     const char *k = (const char *)p->k.data + (size_t)(b * p->k.bs + kh * p->k.hs) * p->esize;
     const char *v = (const char *)p->v.data + (size_t)(b * p->v.bs + kh * p->v.hs) * p->esize;
-    char *y = (char *)p->y.data + (size_t)(b * p->y.bs + h * p->y.hs) * p->esize;
-    gemm(p, 1, p->q_seq, p->total, p->head, p->scale, q, p->q.rs, k, p->k.rs, s->tile, p->total);
+    char *y = (char *)p->y.data + (size_t)(b * p->y.bs + h * p->y.hs + i0 * p->y.rs) * p->esize;
+    gemm(p, 1, rows, p->total, p->head, p->scale, q, p->q.rs, k, p->k.rs, s->tile, p->total);
     if (p->row_f64)
-        for (int64_t i = 0; i < p->q_seq; i++)
-            process_row(p, qk, b, h, i, s->tile, s->row, s->bias);
+        for (int64_t i = i0; i < i1; i++)
+            process_row(p, qk, b, h, i, (char *)s->tile + (size_t)((i - i0) * p->total) * p->esize, s->row, s->bias);
     else
-        process_rows_f32(p, qk, b, h, s->tile, &s->fbias);
-    gemm(p, 0, p->q_seq, p->v_head, p->total, 1.0, s->tile, p->total, v, p->v.rs, y, p->y.rs);
+        process_rows_f32(p, qk, b, h, i0, i1, s->tile, &s->fbias);
+    gemm(p, 0, rows, p->v_head, p->total, 1.0, s->tile, p->total, v, p->v.rs, y, p->y.rs);
 }
 
 /* BLAS takes int sizes: every extent and leading dimension must fit. */
@@ -678,27 +588,96 @@ static kiln_status check_blas_limits(const attn_plan *p)
     return KILN_OK;
 }
 
+typedef struct heads_job {
+    const attn_plan *p;
+    kiln_tensor *qk;
+    attn_scratch *scratch; /* one per pool thread */
+} heads_job;
+
+/* Unit u of the parallel loop: block u % n_blocks of query rows of
+ * (batch, head) pair u / n_blocks. */
+static void run_unit_range(void *user, int64_t begin, int64_t end, int thread)
+{
+    const heads_job *j = user;
+    const attn_plan *p = j->p;
+    for (int64_t u = begin; u < end; u++) {
+        int64_t pair = u / p->n_blocks, i0 = u % p->n_blocks * p->q_block;
+        int64_t i1 = i0 + p->q_block < p->q_seq ? i0 + p->q_block : p->q_seq;
+        attend_rows(p, j->qk, pair / p->q_heads, pair % p->q_heads, i0, i1, &j->scratch[thread]);
+    }
+}
+
+/* Query rows per block: the whole sequence when its scores fit TILE_ELEMS,
+ * else blocks of at least MIN_BLOCK_ROWS, so that long sequences keep a
+ * small score tile per thread. */
+enum { TILE_ELEMS = 1 << 16, MIN_BLOCK_ROWS = 32 };
+
+static void plan_blocks(attn_plan *p)
+{
+    int64_t rows = p->total > 0 ? TILE_ELEMS / p->total : p->q_seq;
+    rows = rows < MIN_BLOCK_ROWS ? MIN_BLOCK_ROWS : rows;
+    p->q_block = rows < p->q_seq ? rows : p->q_seq;
+    p->q_block = p->q_block > 0 ? p->q_block : 1;
+    p->n_blocks = (p->q_seq + p->q_block - 1) / p->q_block;
+}
+
+/* Units per chunk of the parallel loop: enough multiply-adds that a chunk
+ * is worth more than the hand-off (about 2^17, tens of microseconds). */
+static int64_t units_grain(const attn_plan *p)
+{
+    double macs = (double)p->q_block * (double)p->total * (double)(p->head + p->v_head) + 1;
+    double g = (double)(1 << 17) / macs;
+    return g < 1 ? 1 : g > (double)INT64_MAX / 4 ? INT64_MAX / 4 : (int64_t)g;
+}
+
+/* The blocks of query rows of every (batch, query head) pair run in
+ * parallel, each on one thread with that thread's scratch; products inside a
+ * worker stay on it (nested parallel fors run on their caller), so a lone
+ * block still gets the pool. */
 static kiln_status run_heads(kiln_op_ctx *ctx, attn_plan *p)
 {
-    attn_scratch s = {0};
-    const int64_t dims[2] = {p->q_seq, p->total};
-    int64_t n;
-    KILN_TRY(kiln_shape_numel(dims, 2, &n, "Attention score tile"));
-    KILN_TRY(alloc_owned(p, p->work, n, ctx->max_bytes, &s.tile, "Attention score tile"));
+    plan_blocks(p);
+    const int64_t dims[3] = {p->batch, p->q_heads, p->n_blocks}, tile_dims[2] = {p->q_block, p->total};
+    int64_t tile_n, units;
+    KILN_TRY(kiln_shape_numel(dims, 3, &units, "Attention work units"));
+    KILN_TRY(kiln_shape_numel(tile_dims, 2, &tile_n, "Attention score tile"));
+    /* chunks may run on any pool thread: every one gets its share, unless
+     * the loop is too small to share (then it runs here, as thread 0) */
+    int64_t grain = units_grain(p);
+    int threads = units < 2 * grain ? 1 : kiln_thread_pool_threads();
+    attn_scratch *scratch;
+    char *tiles;
     void *rows;
-    if (p->row_f64) {
-        KILN_TRY(kiln_alloc_elems(KILN_FLOAT64, 2 * p->total, ctx->max_bytes, "Attention score rows", &rows));
-        s.row = rows;
-        s.bias = s.row + p->total;
-    } else {
-        KILN_TRY(kiln_alloc_elems(KILN_FLOAT32, p->total, ctx->max_bytes, "Attention bias row", &rows));
-        s.fbias.row = rows;
+    int64_t row_n = p->row_f64 ? 2 * p->total : p->total;
+    if (tile_n > INT64_MAX / threads || row_n > INT64_MAX / threads)
+        return kiln_error(KILN_ERR_LIMIT, "Attention scratch is too large");
+    KILN_TRY(alloc_owned(p, p->work, tile_n * threads, ctx->max_bytes, (void **)&tiles, "Attention score tile"));
+    scratch = calloc((size_t)threads, sizeof *scratch);
+    if (!scratch)
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "Attention scratch for %d threads", threads);
+    kiln_status st = kiln_alloc_elems(p->row_f64 ? KILN_FLOAT64 : KILN_FLOAT32, row_n * threads, ctx->max_bytes,
+                                      p->row_f64 ? "Attention score rows" : "Attention bias row", &rows);
+    if (st != KILN_OK) {
+        free(scratch);
+        return st;
     }
-    kiln_tensor *qk = opt_out(ctx, OUT_QK);
-    for (int64_t b = 0; b < p->batch; b++)
-        for (int64_t h = 0; h < p->q_heads; h++)
-            attend_head(p, qk, b, h, &s);
+    for (int t = 0; t < threads; t++) {
+        attn_scratch *s = &scratch[t];
+        s->tile = tiles + (size_t)(t * tile_n) * p->esize;
+        if (p->row_f64) {
+            s->row = (double *)rows + t * row_n;
+            s->bias = s->row + p->total;
+        } else {
+            s->fbias.row = (float *)rows + t * row_n;
+        }
+    }
+    heads_job job = {p, opt_out(ctx, OUT_QK), scratch};
+    if (threads == 1)
+        run_unit_range(&job, 0, units, 0);
+    else
+        kiln_parallel_for_grain(units, grain, run_unit_range, &job);
     free(rows);
+    free(scratch);
     return KILN_OK;
 }
 

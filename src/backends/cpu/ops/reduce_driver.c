@@ -4,14 +4,18 @@
  * gives each op's init / accumulate / finish functions, for floats (computed
  * in double) and for integers (exact, as 64-bit two's-complement patterns).
  * float32 Sum / Mean / SumSquare / L1 / L2 take a direct path without
- * staging or per-element calls (LayerNorm means, global pooling).
+ * staging or per-element calls (LayerNorm means, global pooling); when
+ * whole contiguous rows are reduced, the rows are shared over the thread
+ * pool.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/cpu/cpu_simd.h"
 #include "backends/cpu/cpu_util.h"
 #include "backends/cpu/ops/reduce_kernels.h"
+#include "core/thread_pool.h"
 #include "ir/infer/reduce_infer.h"
 
 /* ---- per-op functions ------------------------------------------------- */
@@ -410,12 +414,29 @@ typedef struct fast_env {
     int last_reduced;
 } fast_env;
 
+/* The plain sum in blocks of LANES partial sums: a loop of that fixed trip
+ * count vectorizes at -O2. */
+enum { LANES = 8 };
+
+KILN_SIMD_FN static double sum_plain(const float *restrict x, int64_t n)
+{
+    double acc[LANES] = {0}, s = 0;
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++)
+            acc[k] += (double)x[i + k];
+    for (; i < n; i++)
+        s += x[i];
+    for (int k = 0; k < LANES; k++)
+        s += acc[k];
+    return s;
+}
+
 static double sum_row(int kind, const float *x, int64_t n)
 {
     double s = 0;
     if (kind == FAST_ID)
-        for (int64_t i = 0; i < n; i++)
-            s += x[i];
+        s = sum_plain(x, n);
     else if (kind == FAST_ABS)
         for (int64_t i = 0; i < n; i++)
             s += fabs((double)x[i]);
@@ -447,8 +468,35 @@ static void fast_row(void *env, int64_t in_off, int64_t out_off)
         add_row(e->kind, e->x + in_off, e->len, e->a + out_off);
 }
 
+typedef struct rows_job {
+    const reduce_def *def;
+    const reduce_plan *p;
+    const float *x;
+    float *y;
+} rows_job;
+
+/* Outputs [begin, end) of a plan of (kept rows, reduced row) groups. */
+static void reduce_rows(void *user, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const rows_job *j = user;
+    int64_t len = j->p->ext[1];
+    for (int64_t o = begin; o < end; o++)
+        j->y[o] = (float)j->def->flt.done(sum_row(j->def->fast, j->x + o * len, len), 0, j->p->count);
+}
+
+/* Input elements a chunk of the parallel row loop should hold at least. */
+#define ROWS_GRAIN 65536
+
 static kiln_status reduce_fast_f32(kiln_op_ctx *ctx, const reduce_def *def, const reduce_plan *p)
 {
+    if (p->ng == 2 && !p->red[0] && p->red[1]) {
+        /* whole rows reduced (LayerNorm's means): rows shared over the pool */
+        rows_job j = {def, p, ctx->in[0]->data, ctx->out[0]->data};
+        int64_t grain = p->ext[1] < ROWS_GRAIN ? ROWS_GRAIN / p->ext[1] : 1;
+        kiln_parallel_for_grain(p->ext[0], grain, reduce_rows, &j);
+        return KILN_OK;
+    }
     void *mem;
     KILN_TRY(kiln_alloc_zeroed(KILN_FLOAT64, p->n_out, ctx->max_bytes, "reduction state", &mem));
     double *a = mem;

@@ -2,6 +2,7 @@
  * tensor_copy.c - the byte-moving helpers of the tensor family, and the
  * kernels that copy or create a tensor: Identity (and the reshape-like ops),
  * Dropout, Constant, ConstantOfShape, Shape, Size, EyeLike, Range, Trilu.
+ * Large strided copies are split over the thread pool along their outer dim.
  */
 #include <stddef.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "backends/cpu/cpu_util.h"
 #include "backends/cpu/ops/tensor_kernels.h"
 #include "core/dtype.h"
+#include "core/thread_pool.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -108,21 +110,12 @@ static int tile_dims(int64_t *d, int64_t *ds, int64_t *ss, int r)
     return 0;
 }
 
-void kiln_copy_strided(void *dst, const int64_t *dst_strides, const void *src, const int64_t *src_strides,
-                       const int64_t *dims, int rank, size_t esize)
+/* The copy of a simplified view (r >= 1 dims, `tiled` as tile_dims set). */
+static void copy_view(char *dp, const char *sp, const int64_t *d, const int64_t *ds, const int64_t *ss, int r,
+                      int tiled, size_t esize)
 {
-    int64_t d[KILN_COPY_MAX_RANK], ds[KILN_COPY_MAX_RANK], ss[KILN_COPY_MAX_RANK], idx[KILN_COPY_MAX_RANK];
-    int r = simplify_view(dims, dst_strides, src_strides, rank, d, ds, ss);
-    if (r < 0)
-        return;
-    if (r == 0) {
-        memcpy(dst, src, esize);
-        return;
-    }
-    int tiled = tile_dims(d, ds, ss, r);
+    int64_t idx[KILN_COPY_MAX_RANK];
     int outer = r - 1 - tiled; /* dims walked by the loop below */
-    char *dp = dst;
-    const char *sp = src;
     int64_t doff = 0, soff = 0;
     memset(idx, 0, sizeof idx);
     for (;;) {
@@ -145,6 +138,57 @@ void kiln_copy_strided(void *dst, const int64_t *dst_strides, const void *src, c
         if (k < 0)
             return;
     }
+}
+
+/* A large copy split over the thread pool along its first (outer) dim. */
+typedef struct copy_job {
+    char *dp;
+    const char *sp;
+    int64_t d[KILN_COPY_MAX_RANK], ds[KILN_COPY_MAX_RANK], ss[KILN_COPY_MAX_RANK];
+    int r, tiled;
+    size_t esize;
+} copy_job;
+
+static void copy_chunk(void *user, int64_t begin, int64_t end, int thread)
+{
+    const copy_job *j = user;
+    int64_t d[KILN_COPY_MAX_RANK];
+    (void)thread;
+    memcpy(d, j->d, sizeof d);
+    d[0] = end - begin;
+    copy_view(j->dp + begin * j->ds[0] * (int64_t)j->esize, j->sp + begin * j->ss[0] * (int64_t)j->esize, d, j->ds,
+              j->ss, j->r, j->tiled, j->esize);
+}
+
+/* Bytes per chunk of a parallel copy: a few microseconds of moving. */
+#define COPY_GRAIN_BYTES (256 * 1024)
+
+void kiln_copy_strided(void *dst, const int64_t *dst_strides, const void *src, const int64_t *src_strides,
+                       const int64_t *dims, int rank, size_t esize)
+{
+    copy_job j;
+    int r = simplify_view(dims, dst_strides, src_strides, rank, j.d, j.ds, j.ss);
+    if (r < 0)
+        return;
+    if (r == 0) {
+        memcpy(dst, src, esize);
+        return;
+    }
+    j.tiled = tile_dims(j.d, j.ds, j.ss, r);
+    j.dp = dst;
+    j.sp = src;
+    j.r = r;
+    j.esize = esize;
+    int64_t per_outer = (int64_t)esize;
+    for (int i = 1; i < r; i++)
+        per_outer *= j.d[i];
+    /* only a dim the loop walks (not a tiled or row dim) is split */
+    if (r - 1 - j.tiled >= 1 && per_outer > 0 && j.d[0] > 1 && j.d[0] * per_outer >= 2 * COPY_GRAIN_BYTES) {
+        int64_t grain = COPY_GRAIN_BYTES / per_outer;
+        kiln_parallel_for_grain(j.d[0], grain > 0 ? grain : 1, copy_chunk, &j);
+        return;
+    }
+    copy_view(j.dp, j.sp, j.d, j.ds, j.ss, r, j.tiled, esize);
 }
 
 void kiln_fill_elem(void *dst, const void *elem, size_t esize, int64_t n)

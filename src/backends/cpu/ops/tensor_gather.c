@@ -2,13 +2,37 @@
  * tensor_gather.c - kernels that select by index or mask: Gather,
  * GatherElements, GatherND, OneHot, Compress, NonZero and Unique. Every
  * index is checked before it is used; negative indices count from the end
- * once.
+ * once. Gather's copies are shared over the thread pool when they are large.
  */
 #include <string.h>
 
 #include "backends/cpu/cpu_util.h"
 #include "backends/cpu/ops/tensor_kernels.h"
 #include "core/dtype.h"
+#include "core/thread_pool.h"
+
+typedef struct gather_rows_job {
+    const kiln_tensor *x, *idx;
+    char *y;
+    int64_t m, n;
+    size_t block;
+} gather_rows_job;
+
+/* Output blocks [begin, end) (block o * m + j is input block o * n + idx[j]);
+ * the indices were checked beforehand. */
+static void gather_rows(void *user, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const gather_rows_job *g = user;
+    for (int64_t i = begin; i < end; i++) {
+        int64_t o = i / g->m, v = 0;
+        (void)kiln_load_index(g->idx, i % g->m, g->n, &v);
+        memcpy(g->y + (size_t)i * g->block, (const char *)g->x->data + (size_t)(o * g->n + v) * g->block, g->block);
+    }
+}
+
+/* Bytes a chunk of the parallel copy should move at least. */
+#define GATHER_GRAIN_BYTES 65536
 
 kiln_status kiln_cpu_gather(kiln_op_ctx *ctx)
 {
@@ -21,13 +45,11 @@ kiln_status kiln_cpu_gather(kiln_op_ctx *ctx)
     KILN_TRY(kiln_split_at_axis(x, axis, &outer, &n, &inner));
     for (int64_t j = 0; j < m; j++)
         KILN_TRY(kiln_load_index(idx, j, n, &v));
-    size_t block = (size_t)inner * es;
-    char *dst = ctx->out[0]->data;
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t j = 0; j < m; j++, dst += block) {
-            KILN_TRY(kiln_load_index(idx, j, n, &v));
-            memcpy(dst, (const char *)x->data + (size_t)(o * n + v) * block, block);
-        }
+    gather_rows_job g = {x, idx, ctx->out[0]->data, m, n, (size_t)inner * es};
+    if (m == 0 || g.block == 0)
+        return KILN_OK;
+    int64_t grain = g.block >= GATHER_GRAIN_BYTES ? 1 : (int64_t)(GATHER_GRAIN_BYTES / g.block);
+    kiln_parallel_for_grain(outer * m, grain, gather_rows, &g);
     return KILN_OK;
 }
 

@@ -1,12 +1,14 @@
 /*
  * tensor_move.c - kernels that reorder or replicate elements through strided
  * views: Transpose, DepthToSpace, SpaceToDepth, Slice, Expand, Tile, and the
- * block copies of Concat and Split.
+ * block copies of Concat and Split (Concat's rows split over the thread
+ * pool; the strided views through kiln_copy_strided, which splits too).
  */
 #include <string.h>
 
 #include "backends/cpu/cpu_util.h"
 #include "backends/cpu/ops/tensor_kernels.h"
+#include "core/thread_pool.h"
 
 /* Output = the view (dims, strides over src) in row-major order. */
 static void gather_view(kiln_tensor *y, const void *src, const int64_t *dims, const int64_t *strides, int rank,
@@ -153,6 +155,36 @@ static void rows_at(const kiln_tensor *t, int axis, size_t es, int64_t *outer, s
     *row_bytes = (size_t)in * es;
 }
 
+/* Concat's copies over the thread pool: rows [begin, end) of the output,
+ * each gathered from every input. */
+typedef struct concat_job {
+    const kiln_op_ctx *ctx;
+    size_t es, y_row;
+    int axis;
+} concat_job;
+
+static void concat_rows(void *user, int64_t begin, int64_t end, int thread)
+{
+    const concat_job *j = user;
+    const kiln_op_ctx *ctx = j->ctx;
+    char *y = ctx->out[0]->data;
+    (void)thread;
+    for (int64_t o = begin; o < end; o++) {
+        size_t at = 0;
+        for (int k = 0; k < ctx->n_in; k++) {
+            int64_t xo;
+            size_t x_row;
+            rows_at(ctx->in[k], j->axis, j->es, &xo, &x_row);
+            if (x_row)
+                memcpy(y + (size_t)o * j->y_row + at, (const char *)ctx->in[k]->data + (size_t)o * x_row, x_row);
+            at += x_row;
+        }
+    }
+}
+
+/* Output bytes per chunk of a parallel Concat. */
+#define CONCAT_GRAIN_BYTES (256 * 1024)
+
 kiln_status kiln_cpu_concat(kiln_op_ctx *ctx)
 {
     kiln_tensor *y = ctx->out[0];
@@ -168,10 +200,11 @@ kiln_status kiln_cpu_concat(kiln_op_ctx *ctx)
         rows_at(x, axis, es, &xo, &x_row);
         if (at + x_row > y_row || (xo != outer && x_row))
             return kiln_error(KILN_ERR_INTERNAL, "Concat: input %d does not fit the output", k);
-        for (int64_t o = 0; o < outer && x_row; o++)
-            memcpy((char *)y->data + (size_t)o * y_row + at, (const char *)x->data + (size_t)o * x_row, x_row);
         at += x_row;
     }
+    concat_job job = {ctx, es, y_row, axis};
+    int64_t grain = y_row ? (int64_t)(CONCAT_GRAIN_BYTES / y_row) : 1;
+    kiln_parallel_for_grain(outer, grain > 0 ? grain : 1, concat_rows, &job);
     return KILN_OK;
 }
 

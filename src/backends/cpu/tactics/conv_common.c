@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backends/cpu/ops/fused_internal.h"
+#include "backends/cpu/tactics/conv_depthwise.h"
 #include "backends/cpu/tactics/conv_tactics.h"
 #include "ir/infer/infer_util.h"
 
@@ -76,9 +77,15 @@ size_t kiln_ct_no_workspace(const kiln_op_ctx *ctx)
 KILN_CT_RUNNERS(im2col)
 KILN_CT_RUNNERS(pointwise)
 KILN_CT_RUNNERS(direct)
-KILN_CT_RUNNERS(depthwise)
 KILN_CT_RUNNERS(winograd)
 
+static kiln_status depthwise_conv(kiln_op_ctx *ctx, void *ws)
+{
+    return kiln_ct_run(ctx, ws, kiln_ct_depthwise_core, 0);
+}
+
+/* the depthwise tactic applies the epilogue plane by plane */
+#define depthwise_fused kiln_ct_depthwise_fused_run
 #define KILN_CT_TABLE(suffix)                                                                                          \
     {                                                                                                                  \
         {"conv_im2col_sgemm", KILN_TACTIC_OPENBLAS, kiln_ct_im2col_supports, kiln_ct_im2col_workspace,                 \
@@ -90,6 +97,7 @@ KILN_CT_RUNNERS(winograd)
              depthwise_##suffix},                                                                                      \
             {"conv_winograd_f2x3", KILN_TACTIC_OPENBLAS, kiln_ct_winograd_supports, kiln_ct_winograd_workspace,        \
              winograd_##suffix},                                                                                       \
+            KILN_CT_ONEDNN_ENTRY(suffix)                                                                               \
             {NULL, 0, NULL, NULL, NULL},                                                                               \
     }
 

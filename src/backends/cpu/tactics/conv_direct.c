@@ -3,11 +3,16 @@
  * channels per group, each kernel tap is added to a whole output row (a
  * vectorizable loop over the columns whose input lies inside the row); for
  * depthwise convolutions (one channel per group, one filter per group),
- * each output element is summed over its taps in a register.
+ * planes of depthwise_f32.c, FusedConv's epilogue applied per plane.
  */
+#include "backends/cpu/depthwise_f32.h"
+#include "backends/cpu/epilogue.h"
 #include "backends/cpu/ops/conv_pool_kernels.h"
+#include "backends/cpu/ops/fused_internal.h"
+#include "backends/cpu/tactics/conv_depthwise.h"
 #include "backends/cpu/tactics/conv_tactics.h"
 #include "core/thread_pool.h"
+#include "ir/infer/infer_util.h"
 
 /* Input channels per group up to which direct convolution is offered. */
 #define DIRECT_MAX_CHANNELS 16
@@ -22,16 +27,6 @@ bool kiln_ct_depthwise_supports(const kiln_op_ctx *ctx)
 {
     kiln_ct_conv c;
     return kiln_ct_basic(ctx, &c) && c.cg == 1 && c.mg == 1;
-}
-
-/* The output columns [*c0, *c1) whose input column c * s + off lies in
- * [0, iw). */
-static void column_range(int64_t off, int64_t s, int64_t iw, int64_t ow, int64_t *c0, int64_t *c1)
-{
-    *c0 = kiln_ceil_div(-off, s);
-    *c1 = kiln_ceil_div(iw - off, s);
-    *c0 = *c0 < 0 ? 0 : *c0 > ow ? ow : *c0;
-    *c1 = *c1 > ow ? ow : *c1 < *c0 ? *c0 : *c1;
 }
 
 static void fill(float *y, int64_t n, float v)
@@ -64,67 +59,51 @@ kiln_status kiln_ct_direct_core(const kiln_ct_conv *c, void *workspace)
     return KILN_OK;
 }
 
-/* One output element of a depthwise plane, its taps bounds-checked. */
-static float tap_sum(const kiln_window *w, const float *x, const float *k, int64_t r, int64_t col, float acc)
-{
-    for (int64_t i = 0; i < w->kernel[0]; i++) {
-        int64_t yi = r * w->stride[0] - w->pad_begin[0] + i * w->dilation[0];
-        if (yi < 0 || yi >= w->in[0])
-            continue;
-        for (int64_t j = 0; j < w->kernel[1]; j++) {
-            int64_t xi = col * w->stride[1] - w->pad_begin[1] + j * w->dilation[1];
-            if (xi >= 0 && xi < w->in[1])
-                acc += k[i * w->kernel[1] + j] * x[yi * w->in[1] + xi];
-        }
-    }
-    return acc;
-}
+/* A depthwise convolution over the pool, one (image, channel) plane at a
+ * time; with an epilogue, each plane takes it while still in cache. */
+typedef struct depthwise_job {
+    const kiln_ct_conv *c;
+    const kiln_epilogue *e; /* NULL: none */
+    const float *add;       /* NULL, or an addend of the output's shape */
+} depthwise_job;
 
-/* One output plane of a depthwise convolution: columns whose taps all lie
- * inside the row skip the column checks. */
-static void depthwise_plane(const kiln_window *w, const float *x, const float *k, float bias, float *y)
-{
-    int64_t ow = w->out[1], kw = w->kernel[1], a0, a1, b0, b1;
-    column_range(-w->pad_begin[1], w->stride[1], w->in[1], ow, &a0, &a1);
-    column_range((kw - 1) * w->dilation[1] - w->pad_begin[1], w->stride[1], w->in[1], ow, &b0, &b1);
-    int64_t c0 = a0 > b0 ? a0 : b0, c1 = a1 < b1 ? a1 : b1;
-    for (int64_t r = 0; r < w->out[0]; r++) {
-        float *yr = y + r * ow;
-        for (int64_t col = 0; col < ow; col++) {
-            if (col < c0 || col >= c1) {
-                yr[col] = tap_sum(w, x, k, r, col, bias);
-                continue;
-            }
-            float acc = bias;
-            for (int64_t i = 0; i < w->kernel[0]; i++) {
-                int64_t yi = r * w->stride[0] - w->pad_begin[0] + i * w->dilation[0];
-                if (yi < 0 || yi >= w->in[0])
-                    continue;
-                const float *xr = x + yi * w->in[1] + col * w->stride[1] - w->pad_begin[1];
-                for (int64_t j = 0; j < kw; j++)
-                    acc += k[i * kw + j] * xr[j * w->dilation[1]];
-            }
-            yr[col] = acc;
-        }
-    }
-}
-
-/* Depthwise planes [begin, end) (image * channels + channel), on the pool. */
 static void depthwise_planes(void *user, int64_t begin, int64_t end, int thread)
 {
-    const kiln_ct_conv *c = user;
+    const depthwise_job *j = user;
+    const kiln_ct_conv *c = j->c;
     const kiln_window *w = &c->win;
     int64_t in_plane = w->in[0] * w->in[1], out_plane = w->out[0] * w->out[1], ksize = w->kernel[0] * w->kernel[1];
     (void)thread;
     for (int64_t p = begin; p < end; p++) {
         int64_t m = p % c->filters;
-        depthwise_plane(w, c->x + p * in_plane, c->w + m * ksize, c->b ? c->b[m] : 0.0f, c->y + p * out_plane);
+        float *y = c->y + p * out_plane;
+        kiln_dw_plane_f32(w, c->x + p * in_plane, c->w + m * ksize, c->b ? c->b[m] : 0.0f, y);
+        if (j->e)
+            kiln_epilogue_apply_add_f32(j->e, y, j->add ? j->add + p * out_plane : NULL, out_plane);
     }
 }
 
 kiln_status kiln_ct_depthwise_core(const kiln_ct_conv *c, void *workspace)
 {
+    depthwise_job job = {c, NULL, NULL};
     (void)workspace;
-    kiln_parallel_for(c->batch * c->filters, depthwise_planes, (void *)c);
+    kiln_parallel_for(c->batch * c->filters, depthwise_planes, &job);
+    return KILN_OK;
+}
+
+kiln_status kiln_ct_depthwise_fused_run(kiln_op_ctx *ctx, void *workspace)
+{
+    kiln_ct_conv c;
+    kiln_epilogue e;
+    KILN_TRY(kiln_ct_read(ctx, 1, &c));
+    KILN_TRY(kiln_epilogue_from_node(ctx->node, &e));
+    const kiln_tensor *add = kiln_opt_in(ctx, 3);
+    if (add && (add->dtype != KILN_FLOAT32 || kiln_tensor_numel(add) != kiln_tensor_numel(ctx->out[0]))) {
+        /* the separate epilogue converts or reports the addend */
+        KILN_TRY(kiln_ct_depthwise_core(&c, workspace));
+        return kiln_fused_epilogue(ctx, add, kiln_tensor_numel(ctx->out[0]));
+    }
+    depthwise_job job = {&c, &e, add ? add->data : NULL};
+    kiln_parallel_for(c.batch * c.filters, depthwise_planes, &job);
     return KILN_OK;
 }

@@ -52,6 +52,20 @@ kiln_status kiln_ct_winograd_core(const kiln_ct_conv *c, void *workspace);
 bool kiln_ct_winograd_supports(const kiln_op_ctx *ctx);
 size_t kiln_ct_winograd_workspace(const kiln_op_ctx *ctx);
 
+/* oneDNN (conv_onednn.c), where kiln was built with it: full run functions,
+ * since its post-ops take FusedConv's epilogue. KILN_CT_ONEDNN_ENTRY(conv)
+ * or (fused) is its table entry, or nothing. */
+#ifdef KILN_HAVE_ONEDNN
+kiln_status kiln_ct_onednn_conv(kiln_op_ctx *ctx, void *workspace);
+kiln_status kiln_ct_onednn_fused(kiln_op_ctx *ctx, void *workspace);
+bool kiln_ct_onednn_supports(const kiln_op_ctx *ctx);
+size_t kiln_ct_onednn_workspace(const kiln_op_ctx *ctx);
+#define KILN_CT_ONEDNN_ENTRY(suffix)                                                                                   \
+    {"conv_onednn", KILN_TACTIC_ONEDNN, kiln_ct_onednn_supports, kiln_ct_onednn_workspace, kiln_ct_onednn_##suffix},
+#else
+#define KILN_CT_ONEDNN_ENTRY(suffix)
+#endif
+
 /* The tables (NULL-named terminator), for the tactic registry. */
 extern const kiln_tactic kiln_cpu_conv_tactics[];
 extern const kiln_tactic kiln_cpu_fused_conv_tactics[];
