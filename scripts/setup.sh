@@ -5,7 +5,7 @@
 set -euo pipefail
 
 debs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler
-      libopenblas-dev)
+      libopenblas-dev libdnnl-dev)
 missing=()
 for p in "${debs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

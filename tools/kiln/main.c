@@ -2,8 +2,12 @@
  * main.c - the kiln command line: `kiln COMMAND [ARGS]`, one file per
  * subcommand.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -26,8 +30,23 @@ static void usage(FILE *f)
             kiln_version());
 }
 
+/* oneDNN's tactics run on OpenMP (libgomp), whose idle workers spin for
+ * milliseconds after each parallel region unless OMP_WAIT_POLICY says
+ * otherwise, on the cores kiln's own pool needs next; libgomp reads the
+ * policy once, when it loads. So where libgomp is linked in and the policy
+ * is unset, the CLI starts itself again with OMP_WAIT_POLICY=passive (and
+ * goes on as it is when that fails). */
+static void passive_openmp(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || !dlsym(RTLD_DEFAULT, "omp_get_max_threads"))
+        return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
+        execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv)
 {
+    passive_openmp(argv);
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;
