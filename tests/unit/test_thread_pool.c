@@ -4,7 +4,8 @@
  * fors that cover every iteration exactly once (with and without a grain),
  * and kiln_sgemm, the pool-split float32 product, against a float64
  * reference on fresh random matrices at 1 and several threads, in every
- * transpose combination, with C poisoned before a beta = 0 product.
+ * transpose combination, with C poisoned before a beta = 0 product, for
+ * every provider the build has (oneDNN, OpenBLAS).
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -145,12 +146,27 @@ static void test_sgemm(void)
     }
 }
 
+/* Every provider this build has computes the same products. */
+static void test_sgemm_providers(void)
+{
+    const char *was = kiln_sgemm_current();
+    CHECK(kiln_sgemm_num_providers() >= 1 && was != NULL);
+    for (int p = 0; p < kiln_sgemm_num_providers(); p++) {
+        CHECK(kiln_sgemm_use(kiln_sgemm_provider(p)) == KILN_OK);
+        CHECK(!strcmp(kiln_sgemm_current(), kiln_sgemm_provider(p)));
+        printf("sgemm provider %s\n", kiln_sgemm_current());
+        test_sgemm();
+    }
+    CHECK_ERR(kiln_sgemm_use("mkl"), KILN_ERR_NOT_FOUND, "no provider 'mkl'");
+    CHECK(kiln_sgemm_use(was) == KILN_OK);
+}
+
 int main(void)
 {
     rng_state = (uint64_t)time(NULL) * 2654435761u + 1;
     printf("seed %llu\n", (unsigned long long)rng_state);
     test_thread_count();
     test_parallel_for();
-    test_sgemm();
+    test_sgemm_providers();
     return test_summary();
 }

@@ -2,17 +2,31 @@
  * cpu_gemm.h - float32 matrix products on kiln's thread pool. OpenBLAS runs
  * on one thread per call (thread_pool.h); a product large enough to share
  * is cut into one slab of rows or columns per thread, each a single-threaded
- * cblas_sgemm.
+ * product.
+ *
+ * Providers: where kiln is built with oneDNN its sgemm (JIT-compiled for
+ * this CPU's ISA) computes each slab, else OpenBLAS's cblas_sgemm; the
+ * environment variable KILN_GEMM=openblas or =onednn picks one.
  */
 #ifndef KILN_BACKENDS_CPU_GEMM_H
 #define KILN_BACKENDS_CPU_GEMM_H
 
 #include <stdint.h>
 
+#include "core/status.h"
+
 /* Row-major C = alpha * op(A) * op(B) + beta * C, with op(A) m x k and
  * op(B) k x n (trans_a / trans_b: 1 when the operand is stored
  * transposed), as cblas_sgemm. */
 void kiln_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+/* The providers this build has, by name ("onednn", "openblas"), and the
+ * one in use; kiln_sgemm_use(name) switches (KILN_ERR_NOT_FOUND for a
+ * provider this build lacks). Not while a product runs. */
+int kiln_sgemm_num_providers(void);
+const char *kiln_sgemm_provider(int index);
+const char *kiln_sgemm_current(void);
+kiln_status kiln_sgemm_use(const char *name);
 
 #endif
