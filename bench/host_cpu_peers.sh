@@ -13,21 +13,7 @@ commit=${3:?commit of the tree}
 note=${4:-}
 out=${OUT:-out/host-bench}
 mkdir -p "$out"
-cmake_deps=()
-if [[ -n "${KILN_DEPS:-}" ]]; then
-  deps=$(cd "$KILN_DEPS" && pwd)
-  pc=$(mktemp -d)
-  for f in "$deps"/usr/lib/x86_64-linux-gnu/pkgconfig/*.pc; do
-    sed "s|^prefix=/usr|prefix=$deps/usr|" "$f" > "$pc/$(basename "$f")"
-  done
-  export PATH="$deps/usr/bin:$PATH"
-  export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
-  export PKG_CONFIG_PATH="$pc:${PKG_CONFIG_PATH:-}"
-  cmake_deps=(-DKILN_DEPS="$deps")
-fi
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release "${cmake_deps[@]}" > "$out/configure.log" 2>&1
-cmake --build build-bench > "$out/build.log" 2>&1
-grep -E "oneDNN|onednn" "$out/configure.log" || true
+source bench/host_build.sh
 ctest --test-dir build-bench -R "unit" --output-on-failure > "$out/ctest.log" 2>&1 || { tail -40 "$out/ctest.log"; exit 1; }
 tail -3 "$out/ctest.log"
 name=$(date +%F)-cpu-peers-$(hostname -s | tr -c 'a-zA-Z0-9\n' -)-${threads}t.md

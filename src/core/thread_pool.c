@@ -33,6 +33,7 @@ static pthread_t workers[MAX_THREADS];
 static int n_workers;
 static atomic_bool quit;
 static atomic_uint generation;
+static atomic_bool parked; /* idle workers stop spinning (kiln_thread_pool_park) */
 static atomic_int pending; /* workers yet to finish the current generation */
 
 static struct {
@@ -95,12 +96,18 @@ static bool new_job(const void *seen)
     return atomic_load(&quit) || atomic_load(&generation) != *(const unsigned *)seen;
 }
 
+/* Ends a worker's spin: a new job, or the pool parked. */
+static bool new_job_or_parked(const void *seen)
+{
+    return atomic_load(&parked) || new_job(seen);
+}
+
 static void *worker_main(void *arg)
 {
     const worker_arg *w = arg;
     unsigned seen = w->start;
     for (;;) {
-        if (!spin_until(new_job, &seen)) {
+        if (!spin_until(new_job_or_parked, &seen) || !new_job(&seen)) {
             pthread_mutex_lock(&lock);
             while (!new_job(&seen))
                 pthread_cond_wait(&work_cv, &lock);
@@ -189,6 +196,11 @@ static void ensure_configured(void)
     pthread_mutex_unlock(&config_lock);
 }
 
+void kiln_thread_pool_park(void)
+{
+    atomic_store(&parked, true);
+}
+
 int kiln_thread_pool_threads(void)
 {
     ensure_configured();
@@ -217,6 +229,7 @@ static void parallel_chunks(int64_t n, int64_t chunk, kiln_parallel_fn fn, void 
     job.chunk = chunk;
     atomic_store(&job.next, 0);
     atomic_store(&pending, n_workers);
+    atomic_store(&parked, false);
     atomic_fetch_add(&generation, 1);
     pthread_cond_broadcast(&work_cv);
     pthread_mutex_unlock(&lock);

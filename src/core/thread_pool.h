@@ -31,6 +31,10 @@ kiln_status kiln_thread_pool_set_threads(int n);
 int kiln_thread_pool_threads(void);
 /* The CPUs this process may run on (its affinity mask), at least 1. */
 int kiln_thread_pool_default_threads(void);
+/* Sends idle workers to sleep now instead of after their spin, until the
+ * next parallel for: call before handing the cores to another runtime's
+ * threads (oneDNN's OpenMP team), so that the two do not compete. */
+void kiln_thread_pool_park(void);
 /* fn over [0, n), in chunks shared by the caller and the workers; returns
  * when every iteration has run. */
 void kiln_parallel_for(int64_t n, kiln_parallel_fn fn, void *user);

@@ -562,6 +562,8 @@ static kiln_status onednn_run(kiln_op_ctx *ctx, void *ws, int fused)
     /* the OpenMP thread count is per calling thread: set it on each run */
     if (omp_get_max_threads() != (int)p->key.threads)
         omp_set_num_threads((int)p->key.threads);
+    if (p->key.threads > 1)
+        kiln_thread_pool_park(); /* the OpenMP team takes the cores: kiln's idle workers sleep meanwhile */
     const kiln_tensor *z = fused && mapped ? kiln_opt_in(ctx, 3) : NULL;
     dnnl_stream_t stream;
     kiln_status st = dn_check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags), "creating a stream");
