@@ -20,7 +20,7 @@ at the profile's MAX of 512 (its activation arena is laid out for 512 once;
 smaller runs use the start of each slot). Results are printed and written as
 markdown with date, machine, kiln commit and the command line.
 
-usage: bert_dynamic.py [--build DIR] [--models-dir DIR] [--lengths 5,8,64,128,512] [--repeats N]
+usage: bert_dynamic.py [--build DIR] [--models-dir DIR] [--lengths 5,8,64,128,512] [--repeats N] [--threads N]
 """
 import argparse
 import ctypes
@@ -148,7 +148,9 @@ def machine():
     return f"{model}, {cores} logical CPUs"
 
 
-def commit():
+def commit(args):
+    if args.commit:
+        return args.commit
     def git(*a):
         return subprocess.run(["git", "-C", str(REPO), *a], capture_output=True, text=True).stdout.strip()
     dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
@@ -160,7 +162,7 @@ def report(rows, args, dyn_cmd, arena, load):
              f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
              f"- machine: {machine()}; load average (1 min) {load[0]:.1f} at the start, {load[1]:.1f} at the end "
              "(other processes share the machine: compare the columns of one row, which ran interleaved)",
-             f"- kiln commit: {commit()}",
+             f"- kiln commit: {commit(args)}; threads: {args.threads or 'all CPUs'} (kiln_set_threads)",
              f"- command: `python3 {shlex.join(sys.argv)}`",
              f"- dynamic engine: `{dyn_cmd}` (activation arena {arena:.1f} MiB, laid out for 1x512)",
              f"- timing: {args.warmup} warm-up run(s), then the median of {args.repeats} timed "
@@ -184,9 +186,13 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", help="markdown file (default bench/results/DATE-bert-dynamic-cpu.md)")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (kiln_set_threads; default 0: all CPUs)")
+    ap.add_argument("--commit", default="", help="the kiln commit to report, for a tree without its git history")
     args = ap.parse_args()
     build = Path(args.build)
     kiln = Kiln(build / "libkiln.so")
+    if kiln.lib.kiln_set_threads(args.threads) != 0:
+        sys.exit(f"kiln_set_threads({args.threads}): {kiln.lib.kiln_last_error().decode()}")
     lengths = [int(x) for x in args.lengths.split(",")]
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:

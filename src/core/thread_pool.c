@@ -21,8 +21,10 @@
 #define MAX_THREADS 256
 /* Chunks per thread: small enough to balance uneven iterations. */
 #define CHUNKS_PER_THREAD 4
-/* How long an idle worker (or a waiting caller) spins before it sleeps. */
-#define SPIN_NS 100000
+/* How long an idle worker (or a waiting caller) spins before it sleeps,
+ * unless KILN_SPIN_US says otherwise (read when the pool starts). */
+#define DEFAULT_SPIN_NS 100000
+static int64_t spin_ns = DEFAULT_SPIN_NS;
 
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -71,7 +73,7 @@ static bool spin_until(bool (*cond)(const void *), const void *arg)
             int64_t t = now_ns();
             if (!start)
                 start = t;
-            else if (t - start > SPIN_NS)
+            else if (t - start > spin_ns)
                 return false;
         }
     }
@@ -151,6 +153,10 @@ int kiln_thread_pool_default_threads(void)
 static kiln_status start_workers(int n)
 {
     stop_workers();
+    const char *spin = getenv("KILN_SPIN_US");
+    char *end;
+    long long us = spin ? strtoll(spin, &end, 10) : -1;
+    spin_ns = spin && *spin && !*end && us >= 0 && us <= 10000000 ? (int64_t)us * 1000 : DEFAULT_SPIN_NS;
     kiln_status st = KILN_OK;
     while (n_workers < n - 1 && st == KILN_OK) {
         /* no job is published while in_flight is held */

@@ -8,8 +8,9 @@
  * run on) the first time anything asks for it, unless
  * kiln_thread_pool_set_threads chose a count first. A parallel for issued
  * while another is in flight (another thread's run) runs on its caller
- * alone. Workers spin briefly after a job before they sleep, so that the
- * many short parallel loops of one inference do not each pay a wake-up.
+ * alone. Workers spin briefly after a job before they sleep (100 us, or
+ * KILN_SPIN_US from the environment when the pool starts), so that the many
+ * short parallel loops of one inference do not each pay a wake-up.
  */
 #ifndef KILN_CORE_THREAD_POOL_H
 #define KILN_CORE_THREAD_POOL_H
