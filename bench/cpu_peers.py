@@ -87,6 +87,7 @@ class Result:
     ort_ms: list = field(default_factory=list)
     loadavg: str = ""
     tactics: str = ""  # the engine's layers per tactic, from `kiln inspect ENGINE`
+    inspect_gflop: float = float("nan")  # `kiln inspect MODEL --shape ...`'s FLOP count
 
     @property
     def ratios(self):
@@ -173,9 +174,9 @@ def count_flops(model_path, dims):
     return flops
 
 
-def kiln_inspect_flops(kiln, model_path):
-    """The 'flops:' line of `kiln inspect` (symbolic dims counted as 1), in GFLOP."""
-    m = re.search(r"^flops: ([\d.]+) GFLOP", sh([kiln, "inspect", str(model_path)]), re.M)
+def kiln_inspect_flops(kiln, model_path, shapes):
+    """The 'flops:' line of `kiln inspect MODEL --shape ...` (at the benchmarked shapes), in GFLOP."""
+    m = re.search(r"^flops: ([\d.]+) GFLOP", sh([kiln, "inspect", str(model_path), *shapes]), re.M)
     return float(m.group(1))
 
 
@@ -235,6 +236,7 @@ def bench_config(args, label, model_path, dims, batch, work):
     engine = work / "model.engine"
     print(f"{label} batch {batch}: " + sh([args.kiln, "build", str(model_path), "-o", str(engine), *shapes,
                                           "--threads", str(args.threads)], env=env).strip(), flush=True)
+    res.inspect_gflop = kiln_inspect_flops(args.kiln, model_path, shapes)
     tactics = re.findall(r" tactic (\S+)", sh([args.kiln, "inspect", str(engine)]))
     res.tactics = ", ".join(f"{t} {tactics.count(t)}" for t in sorted(set(tactics), key=tactics.count, reverse=True))
 
@@ -351,7 +353,7 @@ def results_table(results, threads):
     return "\n".join(rows)
 
 
-def write_markdown(path, args, info, results, inspect_flops):
+def write_markdown(path, args, info, results):
     timed = [r for r in results if not r.error]
     worst = min(timed, key=lambda r: statistics.median(r.ratios)) if timed else None
     lines = [
@@ -405,9 +407,10 @@ def write_markdown(path, args, info, results, inspect_flops):
                   ""]
     lines += ["## FLOPs per run", "",
               "Counted by the script (2 per multiply-add of Conv, MatMul and Gemm at the benchmarked shape); "
-              "`kiln inspect MODEL` counts every op with symbolic dims set to 1.", "",
-              "| model | batch | GFLOP (script) | `kiln inspect` GFLOP (dims = 1) |", "|---|---:|---:|---:|"]
-    lines += [f"| {r.model} | {r.batch} | {r.flops / 1e9:.3f} | {inspect_flops[r.model]:.3f} |" for r in results]
+              "`kiln inspect MODEL --shape ...` counts every op (one FLOP per output element besides the "
+              "products) at the same shapes.", "",
+              "| model | batch | GFLOP (script) | `kiln inspect --shape` GFLOP |", "|---|---:|---:|---:|"]
+    lines += [f"| {r.model} | {r.batch} | {r.flops / 1e9:.3f} | {r.inspect_gflop:.3f} |" for r in results]
     lines += ["", "## kiln engines: layers per tactic", "", "| model | batch | tactics |", "|---|---:|---|"]
     lines += [f"| {r.model} | {r.batch} | {r.tactics} |" for r in results]
     if timed:
@@ -432,9 +435,8 @@ def main():
         models_dir = Path(args.models_dir) if args.models_dir else Path(tmp) / "models"
         models_dir.mkdir(parents=True, exist_ok=True)
         ensure_models(models_dir)
-        results, inspect_flops = [], {}
+        results = []
         for label, file, dims in MODELS:
-            inspect_flops[label] = kiln_inspect_flops(args.kiln, models_dir / file)
             for batch in BATCHES:
                 work = Path(tmp) / f"{file}-b{batch}"
                 work.mkdir()
@@ -444,7 +446,7 @@ def main():
     cpu = re.sub(r"\((r|tm)\)|\b(processor|cpu)\b|@.*", "", info["cpu"].lower())
     slug = re.sub(r"[^a-z0-9]+", "-", cpu).strip("-") + f"-{os.cpu_count()}c"
     out = Path(args.out) if args.out else REPO / "bench" / "results" / f"{info['date'][:10]}-cpu-peers-{slug}.md"
-    write_markdown(out, args, info, results, inspect_flops)
+    write_markdown(out, args, info, results)
     print(f"\nwrote {out} ({time.perf_counter() - t_start:.0f} s)")
     return 1 if any(r.error for r in results) else 0
 

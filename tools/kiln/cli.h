@@ -30,6 +30,9 @@ void usage_bench(FILE *f);
 int cli_parse_shape(const char *s, int *rank, int64_t *dims);
 /* Splits "NAME=VALUE" at the last '=' into name (malloc'd) and value. */
 int cli_split_assign(const char *s, char **name, const char **value);
+/* Reads a whole number in [lo, hi] from flag's value val into *out: 1, or
+ * 0 with "kiln CMD: FLAG takes a number from LO to HI, got 'VAL'" printed. */
+int cli_parse_count(const char *cmd, const char *flag, const char *val, long lo, long hi, int *out);
 /* Prints "kiln: <what>: <kiln_last_error()>" to stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *what);
 double cli_now_ms(void);

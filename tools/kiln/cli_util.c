@@ -108,3 +108,16 @@ int cli_mkdirs(const char *dir)
         return -1;
     return 0;
 }
+
+int cli_parse_count(const char *cmd, const char *flag, const char *val, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(val, &end, 10);
+    if (!*val || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "kiln %s: %s takes a number from %ld to %ld, got '%s'\n", cmd, flag, lo, hi, val);
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
+}

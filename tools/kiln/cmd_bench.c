@@ -37,17 +37,10 @@ typedef struct bench_args {
     cli_inputs inputs;
 } bench_args;
 
-/* Reads a whole number in [lo, hi] for flag; -1 (message printed) when not. */
+/* A count flag of bench's (cli_flag_fn's answer). */
 static int parse_count(const char *flag, const char *val, long lo, long hi, int *out)
 {
-    char *end;
-    long v = strtol(val, &end, 10);
-    if (!*val || *end || v < lo || v > hi) {
-        fprintf(stderr, "kiln bench: %s takes a number from %ld to %ld, got '%s'\n", flag, lo, hi, val);
-        return -1;
-    }
-    *out = (int)v;
-    return CLI_FLAG_VALUE;
+    return cli_parse_count("bench", flag, val, lo, hi, out) ? CLI_FLAG_VALUE : -1;
 }
 
 static int parse_bench_flag(void *args, const char *arg, const char *val)

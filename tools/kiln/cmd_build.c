@@ -182,13 +182,10 @@ static int apply_option(kiln_builder_config *cfg, const char *opt, const char *v
                    : 0;
     }
     if (!strcmp(opt, "--threads")) {
-        char *end;
-        long n = strtol(val, &end, 10);
-        if (end == val || *end || n < 1 || n > 256) {
-            fprintf(stderr, "kiln build: --threads takes a number from 1 to 256, got '%s'\n", val);
+        int n;
+        if (!cli_parse_count("build", opt, val, 1, 256, &n))
             return CLI_EXIT_USAGE;
-        }
-        return kiln_builder_config_set_threads(cfg, (int)n) ? cli_fail("--threads") : 0;
+        return kiln_builder_config_set_threads(cfg, n) ? cli_fail("--threads") : 0;
     }
     if (!strcmp(opt, "--timing-cache"))
         return kiln_builder_config_set_timing_cache(cfg, val) || kiln_builder_config_set_autotune(cfg, 1)

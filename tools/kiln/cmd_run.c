@@ -51,21 +51,9 @@ static int parse_run_flag(void *args, const char *arg, const char *val)
     if (!strcmp(arg, "--output-dir")) {
         a->out_dir = val;
     } else if (!strcmp(arg, "--iterations")) {
-        char *end;
-        long v = strtol(val, &end, 10);
-        if (*end || v < 1 || v > 1000000) {
-            fprintf(stderr, "kiln run: --iterations takes a number from 1 to 1000000, got '%s'\n", val);
-            return -1;
-        }
-        a->iterations = (int)v;
+        return cli_parse_count("run", arg, val, 1, 1000000, &a->iterations) ? CLI_FLAG_VALUE : -1;
     } else if (!strcmp(arg, "--threads")) {
-        char *end;
-        long v = strtol(val, &end, 10);
-        if (!*val || *end || v < 1 || v > 256) {
-            fprintf(stderr, "kiln run: --threads takes a number from 1 to 256, got '%s'\n", val);
-            return -1;
-        }
-        a->threads = (int)v;
+        return cli_parse_count("run", arg, val, 1, 256, &a->threads) ? CLI_FLAG_VALUE : -1;
     } else if (!strcmp(arg, "--optimization-level")) {
         if (strcmp(val, "0") && strcmp(val, "1")) {
             fprintf(stderr, "kiln run: --optimization-level takes 0 or 1, got '%s'\n", val);

@@ -67,7 +67,7 @@ kiln_status kiln_sgemm_use(const char *name)
 
 /* Below this many multiply-adds a product runs on its caller alone. */
 #define MIN_SPLIT_MACS (1 << 18)
-/* Slabs are multiples of these (the shapes OpenBLAS's kernels step by). */
+/* Tiles are multiples of these in height and width (the steps of the BLAS kernels). */
 #define ROW_STEP 8
 #define COL_STEP 16
 
@@ -77,8 +77,8 @@ typedef struct gemm_job {
     float alpha, beta;
     const float *a, *b;
     float *c;
-    int split_rows; /* 1: slabs of rows of C; 0: of columns */
-    int64_t slab;   /* rows or columns per slab */
+    int64_t rows, cols;   /* the tile of C each part computes */
+    int64_t tiles_across; /* tiles per band of rows */
 } gemm_job;
 
 static void sgemm_direct(const gemm_job *g, int64_t m, int64_t n, const float *a, const float *b, float *c)
@@ -97,21 +97,17 @@ static void sgemm_direct(const gemm_job *g, int64_t m, int64_t n, const float *a
                 (blasint)g->ldc);
 }
 
-static void run_slabs(void *user, int64_t begin, int64_t end, int thread)
+/* Computes tiles [begin, end) of C, each a single-threaded product. */
+static void run_tiles(void *user, int64_t begin, int64_t end, int thread)
 {
     (void)thread;
     const gemm_job *g = user;
-    for (int64_t s = begin; s < end; s++) {
-        int64_t lo = s * g->slab;
-        if (g->split_rows) {
-            int64_t rows = g->m - lo < g->slab ? g->m - lo : g->slab;
-            const float *a = g->trans_a ? g->a + lo : g->a + lo * g->lda;
-            sgemm_direct(g, rows, g->n, a, g->b, g->c + lo * g->ldc);
-        } else {
-            int64_t cols = g->n - lo < g->slab ? g->n - lo : g->slab;
-            const float *b = g->trans_b ? g->b + lo * g->ldb : g->b + lo;
-            sgemm_direct(g, g->m, cols, g->a, b, g->c + lo);
-        }
+    for (int64_t t = begin; t < end; t++) {
+        int64_t r0 = t / g->tiles_across * g->rows, c0 = t % g->tiles_across * g->cols;
+        int64_t rows = g->m - r0 < g->rows ? g->m - r0 : g->rows, cols = g->n - c0 < g->cols ? g->n - c0 : g->cols;
+        const float *a = g->trans_a ? g->a + r0 : g->a + r0 * g->lda;
+        const float *b = g->trans_b ? g->b + c0 * g->ldb : g->b + c0;
+        sgemm_direct(g, rows, cols, a, b, g->c + r0 * g->ldc + c0);
     }
 }
 
@@ -120,24 +116,52 @@ static int64_t round_up(int64_t v, int64_t step)
     return (v + step - 1) / step * step;
 }
 
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+/* Cuts C into at most `threads` tiles, bands of rows times columns: of the
+ * grids pr x pc (pr * pc <= threads) whose tiles stay at least a step high
+ * and wide, the one whose tiles are smallest in rows + columns, since each
+ * part packs its rows of A (rows x k) and its columns of B (k x cols). */
+static void choose_tiles(gemm_job *g, int threads)
+{
+    int64_t best = INT64_MAX;
+    g->rows = g->m;
+    g->cols = g->n;
+    for (int pr = 1; pr <= threads; pr++) {
+        int pc = threads / pr;
+        int64_t rows = round_up(ceil_div(g->m, pr), ROW_STEP), cols = round_up(ceil_div(g->n, pc), COL_STEP);
+        if (rows > g->m)
+            rows = g->m;
+        if (cols > g->n)
+            cols = g->n;
+        int64_t tiles = ceil_div(g->m, rows) * ceil_div(g->n, cols);
+        /* fewer tiles than threads leaves threads idle: count that as a larger tile */
+        int64_t cost = (rows + cols) * ceil_div(threads, tiles);
+        if (cost < best) {
+            best = cost;
+            g->rows = rows;
+            g->cols = cols;
+        }
+    }
+    g->tiles_across = ceil_div(g->n, g->cols);
+}
+
 void kiln_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
-    gemm_job g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, 1, m};
+    gemm_job g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, m, n, 1};
     pthread_once(&provider_once, pick_provider);
+    if (m <= 0 || n <= 0)
+        return;
     int threads = kiln_thread_pool_threads();
-    if (threads == 1 || m <= 0 || n <= 0 || (double)m * (double)n * (double)k < MIN_SPLIT_MACS) {
-        if (m > 0 && n > 0)
-            sgemm_direct(&g, m, n, a, b, c);
-        return;
-    }
-    /* cut the longer side of C (rows when the slabs stay at least a step tall) */
-    g.split_rows = m >= n || n < COL_STEP * threads ? m >= ROW_STEP * 2 : 0;
-    if (!g.split_rows && n < COL_STEP * 2) {
+    if (threads > 1 && (double)m * (double)n * (double)k >= MIN_SPLIT_MACS)
+        choose_tiles(&g, threads);
+    int64_t tiles = ceil_div(m, g.rows) * g.tiles_across;
+    if (tiles == 1)
         sgemm_direct(&g, m, n, a, b, c);
-        return;
-    }
-    int64_t len = g.split_rows ? m : n, step = g.split_rows ? ROW_STEP : COL_STEP;
-    g.slab = round_up((len + threads - 1) / threads, step);
-    kiln_parallel_for((len + g.slab - 1) / g.slab, run_slabs, &g);
+    else
+        kiln_parallel_for(tiles, run_tiles, &g);
 }
