@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "api/api_internal.h"
+#include "tune/tactic_registry.h"
 #include "ir/rewrite.h"
 
 static kiln_status apply_overrides(kiln_graph *g, const kiln_builder_config *cfg, int *changed)
@@ -59,6 +60,10 @@ static kiln_status prepare_graph(kiln_engine *e, const kiln_graph *src, const ki
 void kiln_engine_destroy(kiln_engine *e)
 {
     kiln_model *m = e->model;
+    /* tactics may keep copies derived from the weights, keyed by address */
+    for (int v = 0; e->graph && v < e->graph->n_values; v++)
+        if (e->graph->values[v].constant)
+            kiln_tactics_forget(e->graph->values[v].constant->data);
     kiln_plan_release(&e->plan);
     kiln_graph_free(e->graph);
     kiln_opt_report_free(&e->report);

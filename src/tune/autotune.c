@@ -55,6 +55,8 @@ static void fill_random(float *x, int64_t n, uint64_t *rng)
 static void layer_free(tune_layer *l)
 {
     for (int k = 0; k < MAX_LAYER_IO; k++) {
+        kiln_tactics_forget(l->in[k].data); /* the random weights the tactics were timed with */
+        kiln_tactics_forget(l->out[k].data);
         kiln_tensor_clear(&l->in[k]);
         kiln_tensor_clear(&l->out[k]);
     }

@@ -47,6 +47,16 @@ bool kiln_tactic_known(const char *name)
     return false;
 }
 
+void kiln_tactics_forget(const void *weights)
+{
+#ifdef KILN_HAVE_ONEDNN
+    if (weights)
+        kiln_ct_onednn_forget(weights);
+#else
+    (void)weights;
+#endif
+}
+
 bool kiln_tactic_usable(const kiln_tactic *t, const kiln_op_ctx *ctx, size_t workspace_limit, uint32_t sources)
 {
     return (t->source & sources) != 0 && t->supports(ctx) && t->workspace(ctx) <= workspace_limit;

@@ -16,7 +16,10 @@ bool kiln_tactic_known(const char *name);
 /* Whether t may run the node: its source is in sources, its workspace fits
  * within workspace_limit and it supports the shapes and dtypes in ctx. */
 bool kiln_tactic_usable(const kiln_tactic *t, const kiln_op_ctx *ctx, size_t workspace_limit, uint32_t sources);
-/* Runs t on ctx with a freshly allocated workspace. */
+/* Tells every tactic that caches something derived from the weights at
+ * `weights` (a reordered copy) that they are about to be freed. */
+void kiln_tactics_forget(const void *weights);
+/* Runs t on ctx with a workspace of this thread's (see tactic_registry.c). */
 kiln_status kiln_tactic_exec(const kiln_tactic *t, kiln_op_ctx *ctx);
 
 #endif

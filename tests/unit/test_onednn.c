@@ -94,6 +94,30 @@ static void test_case(const conv_case *k)
     conv_run_free(&r);
 }
 
+/* Weights changed where the cache's fingerprint does not sample them, as
+ * when freed weights' address comes back holding other weights: after
+ * kiln_tactics_forget (which the engine and the autotuner call before
+ * freeing weights) the run uses the new values, not a stale reordered copy. */
+static void test_forget(void)
+{
+    const conv_case *k = &cases[0]; /* 3x3, 16 -> 32 channels: 4608 weights, sampled every 18th */
+    conv_run r;
+    int ok = conv_run_init(k, &r);
+    const kiln_tactic *t_dn = kiln_tactic_find(r.cn.node.op_type, "conv_onednn");
+    CHECK(ok && t_dn != NULL && kiln_tensor_numel(&r.t[1]) == 4608);
+    if (ok && t_dn) {
+        reference(k, r.in, &r.t[4], r.ref);
+        check_run(k, &r.ctx, t_dn, r.ref, "before forget");
+        float *w = r.t[1].data;
+        for (int i = 1; i < 17; i++) /* between two sampled positions */
+            w[i] += 5.0f;
+        kiln_tactics_forget(w);
+        reference(k, r.in, &r.t[4], r.ref);
+        check_run(k, &r.ctx, t_dn, r.ref, "weights changed where unsampled, then forgotten");
+    }
+    conv_run_free(&r);
+}
+
 /* A residual that does not match the output's size is not the tactic's. */
 static void test_refuses(void)
 {
@@ -127,6 +151,7 @@ int main(void)
     }
     CHECK(kiln_thread_pool_set_threads(1) == KILN_OK);
     test_refuses();
+    test_forget();
     printf("largest relative L2 error: %.3g\n", worst);
     return test_summary();
 }

@@ -18,8 +18,10 @@
  * State: tactics get no per-node state, so a process-wide cache (one mutex)
  * keeps each primitive, keyed by geometry, epilogue and thread count, and
  * under it the reordered weights, keyed by the weight buffer's address plus
- * a fingerprint of sampled values (an address reused by other weights of the
- * same shape is caught by the fingerprint). Primitives live until the
+ * a fingerprint of sampled values (weights rewritten in place are caught by
+ * the fingerprint); whoever frees weights calls kiln_ct_onednn_forget
+ * (through kiln_tactics_forget) first, so a reused address never finds a
+ * stale copy. Primitives live until the
  * library unloads; reordered weights no run is using are dropped, least
  * recently used first, beyond WEIGHT_CACHE_BYTES.
  *
@@ -464,6 +466,27 @@ static kiln_status weights_get(dn_prim *p, const kiln_ct_conv *c, dn_weights **o
     *out = w;
     weights_trim();
     return KILN_OK;
+}
+
+void kiln_ct_onednn_forget(const void *weights)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (dn_prim *p = prims; p; p = p->next)
+        for (dn_weights **w = &p->weights; *w;) {
+            dn_weights *cur = *w;
+            if (cur->user != weights) {
+                w = &cur->next;
+            } else if (cur->refs > 0) {
+                cur->fingerprint = 0; /* a run still holds it: refilled on the next use */
+                w = &cur->next;
+            } else {
+                *w = cur->next;
+                weight_bytes -= cur->bytes;
+                free(cur->data);
+                free(cur);
+            }
+        }
+    pthread_mutex_unlock(&cache_lock);
 }
 
 /* Workspace: the blocked source and destination (where oneDNN chose a

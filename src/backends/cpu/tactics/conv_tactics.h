@@ -60,6 +60,9 @@ kiln_status kiln_ct_onednn_conv(kiln_op_ctx *ctx, void *workspace);
 kiln_status kiln_ct_onednn_fused(kiln_op_ctx *ctx, void *workspace);
 bool kiln_ct_onednn_supports(const kiln_op_ctx *ctx);
 size_t kiln_ct_onednn_workspace(const kiln_op_ctx *ctx);
+/* Drops the reordered copies of the weights at `weights` (their owner is
+ * freeing them: the address may come back holding other weights). */
+void kiln_ct_onednn_forget(const void *weights);
 #define KILN_CT_ONEDNN_ENTRY(suffix)                                                                                   \
     {"conv_onednn", KILN_TACTIC_ONEDNN, kiln_ct_onednn_supports, kiln_ct_onednn_workspace, kiln_ct_onednn_##suffix},
 #else
