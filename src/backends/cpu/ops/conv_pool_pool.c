@@ -380,6 +380,27 @@ kiln_status kiln_cpu_lp_pool(kiln_op_ctx *ctx)
     return pool_run(ctx, &job);
 }
 
+/* GlobalAveragePool on float32: each plane's mean, summed in float64 as
+ * the staged path does, planes split over the thread pool. */
+typedef struct plane_mean_job {
+    const float *x;
+    float *y;
+    int64_t plane;
+} plane_mean_job;
+
+static void plane_means(void *user, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const plane_mean_job *j = user;
+    for (int64_t p = begin; p < end; p++) {
+        const float *x = j->x + p * j->plane;
+        double sum = 0;
+        for (int64_t i = 0; i < j->plane; i++)
+            sum += x[i];
+        j->y[p] = (float)(sum / (double)j->plane);
+    }
+}
+
 /* A global pool: one window covering each whole plane. */
 static kiln_status global_pool(kiln_op_ctx *ctx, pool_kind kind)
 {
@@ -391,6 +412,16 @@ static kiln_status global_pool(kiln_op_ctx *ctx, pool_kind kind)
     for (int i = 0; i < x->rank; i++)
         dims[i] = i < 2 ? x->dims[i] : 1;
     KILN_TRY(kiln_cp_check_out(ctx, 0, x->rank, dims));
+    if (kind == POOL_AVG && x->dtype == KILN_FLOAT32 && x->rank > 2) {
+        plane_mean_job j = {x->data, ctx->out[0]->data, 1};
+        for (int i = 2; i < x->rank; i++)
+            j.plane *= x->dims[i];
+        int64_t planes = x->dims[0] * x->dims[1];
+        if (j.plane > 0) {
+            kiln_parallel_for_grain(planes, 16384 / j.plane + 1, plane_means, &j);
+            return KILN_OK;
+        }
+    }
     /* a rank-2 input pools single elements: a window of one */
     kiln_window w;
     memset(&w, 0, sizeof w);
