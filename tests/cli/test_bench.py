@@ -50,6 +50,11 @@ def test_bench_report(tmp):
     check(inside is not None and float(inside.group(1)) <= float(inside.group(2)) * 1.001 and
           abs(sum(ms) - float(inside.group(1))) <= 0.01 * float(inside.group(1)) + 0.005 * len(ms),
           f"the layer times add up to the time inside layers: {sum(ms)} vs {inside and inside.group(0)}")
+    ops = re.findall(r"^(\S+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)$", r.stdout.split("per op type:")[-1], re.M)
+    check(ops and sum(int(o[1]) for o in ops) == len(rows) and
+          abs(sum(float(o[2]) for o in ops) - sum(ms)) <= 0.002 * len(ops) + 0.01 * sum(ms),
+          f"the per-op totals cover every layer and add up: {ops}")
+    check(len({o[0] for o in ops}) == len(ops) == len({row[4] for row in rows}), "one total per op type")
     top = profile_rows(kiln("bench", engine, "--iterations", "2", "--warmup", "0", "--profile", "--top", "3").stdout)
     check(len(top) == 3, f"--top 3 prints three layers, got {len(top)}")
     r = kiln("bench", MODEL, "--iterations", "2", "--warmup", "0")

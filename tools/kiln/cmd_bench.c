@@ -140,6 +140,40 @@ static int by_time_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : *(const int *)a - *(const int *)b;
 }
 
+/* The layers' time summed per op type, largest first; order is scratch
+ * room for n_layers indices. */
+static void print_op_totals(const layer_prof *p, int runs, double layers_total, int *order)
+{
+    /* the first layer of each op type stands for it: its slot in ms_by_op holds the total */
+    double *ms_by_op = calloc((size_t)(p->n_layers > 0 ? p->n_layers : 1), sizeof *ms_by_op);
+    int *count = calloc((size_t)(p->n_layers > 0 ? p->n_layers : 1), sizeof *count);
+    int n_ops = 0;
+    for (int i = 0; ms_by_op && count && i < p->n_layers; i++) {
+        int first = i;
+        for (int j = 0; j < i && first == i; j++)
+            if (p->ops[j] && p->ops[i] && !strcmp(p->ops[j], p->ops[i]))
+                first = j;
+        if (first == i)
+            order[n_ops++] = i;
+        ms_by_op[first] += p->ms[i];
+        count[first]++;
+    }
+    layer_prof by_op = *p;
+    by_op.ms = ms_by_op;
+    sort_prof = &by_op;
+    if (ms_by_op && count) {
+        qsort(order, (size_t)n_ops, sizeof *order, by_time_desc);
+        printf("\nper op type:\n%-18s %7s %9s %6s\n", "op", "layers", "ms", "%");
+        for (int r = 0; r < n_ops; r++) {
+            int i = order[r];
+            printf("%-18s %7d %9.4f %6.2f\n", p->ops[i] ? p->ops[i] : "?", count[i], ms_by_op[i] / runs,
+                   layers_total > 0 ? 100.0 * ms_by_op[i] / layers_total : 0);
+        }
+    }
+    free(ms_by_op);
+    free(count);
+}
+
 static void print_profile(const layer_prof *p, int runs, double run_ms_total, int top)
 {
     int *order = malloc(sizeof(int) * (size_t)(p->n_layers > 0 ? p->n_layers : 1));
@@ -167,6 +201,7 @@ static void print_profile(const layer_prof *p, int runs, double run_ms_total, in
     }
     if (shown < p->n_layers)
         printf("  ... %d more layers (%.2f%%)\n", p->n_layers - shown, 100.0 - cum);
+    print_op_totals(p, runs, layers_total, order);
     free(order);
 }
 
