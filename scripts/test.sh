@@ -18,6 +18,8 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
+# every run poisons its outputs first, so that a kernel leaving part of one unwritten shows NaNs
+export KILN_POISON=1
 cmake -S . -B "$build" -G Ninja "${flags[@]}"
 cmake --build "$build"
 start=$(date +%s)

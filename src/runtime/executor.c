@@ -202,21 +202,45 @@ static int same_layout(const kiln_value *a, const kiln_value *b)
     return same_dims(a->dtype, a->rank, a->dims, b->dtype, b->rank, b->dims);
 }
 
+/* Elements of a known shape, -1 when a dim is unknown. */
+static int64_t count_elems(int rank, const int64_t *dims)
+{
+    int64_t n = 1;
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] < 0)
+            return -1;
+        n *= dims[d];
+    }
+    return rank < 0 ? -1 : n;
+}
+
+/* Same dtype and element count: the same bytes under another shape. */
+static int same_bytes(kiln_dtype da, int ra, const int64_t *a, kiln_dtype db, int rb, const int64_t *b)
+{
+    int64_t na = count_elems(ra, a);
+    return da == db && na >= 0 && na == count_elems(rb, b);
+}
+
 /* Offers in-place reuse where an op allows it (kiln_op_inplace_input) and
  * the input is an arena value that dies at this node with output 0's dtype
- * and shape; the planner decides. */
+ * and shape, or an alias op's input (kiln_op_alias_input) with output 0's
+ * bytes; the planner decides. */
 static void offer_inplace(const kiln_plan *plan, const kiln_graph *shapes, kiln_arena_layout *lay, const int *buf_of,
                           kiln_mem_buffer *bufs)
 {
     const kiln_graph *g = plan->graph;
     for (int i = 0; i < g->n_nodes; i++) {
         const kiln_node *n = &g->nodes[plan->order[i]];
-        int k = kiln_op_inplace_input(n);
+        int k = kiln_op_inplace_input(n), alias = k < 0;
+        if (alias)
+            k = kiln_op_alias_input(n);
         if (k < 0 || k >= n->n_inputs)
             continue;
         int src = n->inputs[k], dst = n->outputs[0];
-        if (src < 0 || dst < 0 || buf_of[src] < 0 || buf_of[dst] < 0 || plan->last_use[src] != i ||
-            !same_layout(&shapes->values[src], &shapes->values[dst]))
+        if (src < 0 || dst < 0 || buf_of[src] < 0 || buf_of[dst] < 0 || plan->last_use[src] != i)
+            continue;
+        const kiln_value *vs = &shapes->values[src], *vd = &shapes->values[dst];
+        if (alias ? !same_bytes(vs->dtype, vs->rank, vs->dims, vd->dtype, vd->rank, vd->dims) : !same_layout(vs, vd))
             continue;
         bufs[buf_of[dst]].reuse = buf_of[src];
         lay->slots[dst].inplace_input = k;
@@ -391,10 +415,35 @@ static void arena_give(const kiln_arena_layout *lay, unsigned char *arena)
 
 /* Own storage for t, poisoned: a kernel that forgets to write an element
  * leaves NaN / all-ones bits that tests catch. */
+/* Whether outputs are poisoned (0xff bytes: NaN in floats) before their
+ * kernel runs, so that a kernel leaving part of its output unwritten shows
+ * NaNs rather than stale values: KILN_POISON=1 or 0 in the environment, by
+ * default on in debug and sanitizer builds (KILN_POISON_DEFAULT) and off in
+ * release builds, where it would cost a pass over every activation. */
+static int poison_on;
+static pthread_once_t poison_once = PTHREAD_ONCE_INIT;
+
+static void read_poison(void)
+{
+    const char *e = getenv("KILN_POISON");
+#ifdef KILN_POISON_DEFAULT
+    poison_on = !e || strcmp(e, "0") != 0;
+#else
+    poison_on = e && strcmp(e, "0") != 0;
+#endif
+}
+
+static int poison_outputs(void)
+{
+    pthread_once(&poison_once, read_poison);
+    return poison_on;
+}
+
 static kiln_status alloc_poisoned(kiln_tensor *t, size_t max_bytes, const char *what)
 {
     KILN_TRY(kiln_tensor_alloc(t, max_bytes, what));
-    memset(t->data, 0xff, t->nbytes);
+    if (poison_outputs())
+        memset(t->data, 0xff, t->nbytes);
     return KILN_OK;
 }
 
@@ -404,8 +453,9 @@ static int same_shape(const kiln_tensor *a, const kiln_tensor *b)
 }
 
 /* Output k's storage: its arena slot when it has one and the actual size
- * fits, else its own allocation; poisoned either way, unless it takes over
- * its input's storage in place (then the input's values must stay). */
+ * fits, else its own allocation; poisoned either way (where poisoning is
+ * on), unless it takes over its input's storage in place (then the input's
+ * values must stay). */
 static kiln_status place_output(const run_arena *arena, kiln_op_ctx *ctx, int k, const char *what)
 {
     kiln_tensor *t = ctx->out[k];
@@ -420,8 +470,11 @@ static kiln_status place_output(const run_arena *arena, kiln_op_ctx *ctx, int k,
     int src_k = s->inplace_input;
     const kiln_tensor *src = src_k >= 0 && src_k < ctx->n_in ? ctx->in[src_k] : NULL;
     int shared = src && src->data == p;
-    /* the kernel reads the input at the output's indices: shapes must agree */
-    if (shared && !same_shape(src, t))
+    /* the kernel reads the input at the output's indices: shapes must agree
+     * (for an alias op, only the bytes) */
+    if (shared && (kiln_op_alias_input(ctx->node) == src_k
+                       ? !same_bytes(src->dtype, src->rank, src->dims, t->dtype, t->rank, t->dims)
+                       : !same_shape(src, t)))
         return alloc_poisoned(t, ctx->max_bytes, what);
     if (t->owns_data)
         free(t->data);
@@ -429,7 +482,7 @@ static kiln_status place_output(const run_arena *arena, kiln_op_ctx *ctx, int k,
     t->data = p;
     t->nbytes = bytes;
     t->owns_data = 0;
-    if (!shared)
+    if (!shared && poison_outputs())
         memset(p, 0xff, bytes);
     return KILN_OK;
 }

@@ -242,6 +242,19 @@ static const char *const inplace_ops[] = {
     "Sinh",        "Cosh",      "Asinh",      "Acosh", "Atanh",    "Add",
     "Sub",         "Mul",       "Div"};
 
+/* Ops whose output is their input's bytes under another shape. */
+static const char *const alias_ops[] = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"};
+
+int kiln_op_alias_input(const kiln_node *n)
+{
+    if ((n->domain[0] && strcmp(n->domain, "ai.onnx") != 0) || n->n_inputs < 1 || n->n_outputs != 1)
+        return -1;
+    for (size_t i = 0; i < sizeof alias_ops / sizeof alias_ops[0]; i++)
+        if (strcmp(n->op_type, alias_ops[i]) == 0)
+            return 0;
+    return -1;
+}
+
 int kiln_op_inplace_input(const kiln_node *n)
 {
     if ((n->domain[0] && strcmp(n->domain, "ai.onnx") != 0) || n->n_inputs < 1 || n->n_outputs < 1)

@@ -50,5 +50,10 @@ kiln_status kiln_memory_plan(kiln_mem_buffer *bufs, int n, size_t *naive_bytes, 
  * same index), or -1. The caller still checks that the input dies at n, is an
  * intermediate, and has output 0's dtype and shape. */
 int kiln_op_inplace_input(const kiln_node *n);
+/* The input of node n whose bytes output 0 is under another shape (Reshape,
+ * Flatten, Squeeze, Unsqueeze, Identity), or -1: output 0 may take over
+ * that input's storage when the input dies at n, and the kernel then has
+ * nothing to copy. */
+int kiln_op_alias_input(const kiln_node *n);
 
 #endif

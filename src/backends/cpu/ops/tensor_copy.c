@@ -248,7 +248,8 @@ static kiln_status copy_input(kiln_op_ctx *ctx)
     if (x->dtype != y->dtype || x->nbytes != y->nbytes)
         return kiln_error(KILN_ERR_INTERNAL, "%s: output holds %zu bytes, input %zu", ctx->node->op_type, y->nbytes,
                           x->nbytes);
-    if (y->nbytes)
+    /* the executor may hand a reshape its input's own storage (kiln_op_alias_input) */
+    if (y->nbytes && y->data != x->data)
         memcpy(y->data, x->data, x->nbytes);
     return KILN_OK;
 }
