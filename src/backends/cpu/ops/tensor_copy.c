@@ -140,12 +140,15 @@ static void copy_view(char *dp, const char *sp, const int64_t *d, const int64_t 
     }
 }
 
-/* A large copy split over the thread pool along its first (outer) dim. */
+/* A large copy split over the thread pool along its first (outer) dim, or
+ * along its first two when the first alone is too short to share (a batch
+ * of one: Transpose(0, 2, 1, 3) of [1, S, H, D]). */
 typedef struct copy_job {
     char *dp;
     const char *sp;
     int64_t d[KILN_COPY_MAX_RANK], ds[KILN_COPY_MAX_RANK], ss[KILN_COPY_MAX_RANK];
     int r, tiled;
+    int two; /* iterations are (i0, i1) pairs, i0 * d[1] + i1 */
     size_t esize;
 } copy_job;
 
@@ -155,9 +158,20 @@ static void copy_chunk(void *user, int64_t begin, int64_t end, int thread)
     int64_t d[KILN_COPY_MAX_RANK];
     (void)thread;
     memcpy(d, j->d, sizeof d);
-    d[0] = end - begin;
-    copy_view(j->dp + begin * j->ds[0] * (int64_t)j->esize, j->sp + begin * j->ss[0] * (int64_t)j->esize, d, j->ds,
-              j->ss, j->r, j->tiled, j->esize);
+    if (!j->two) {
+        d[0] = end - begin;
+        copy_view(j->dp + begin * j->ds[0] * (int64_t)j->esize, j->sp + begin * j->ss[0] * (int64_t)j->esize, d, j->ds,
+                  j->ss, j->r, j->tiled, j->esize);
+        return;
+    }
+    /* one (i0, i1) at a time: the view of dims 1.. with dim 1 cut to one */
+    d[1] = 1;
+    for (int64_t u = begin; u < end; u++) {
+        int64_t i0 = u / j->d[1], i1 = u % j->d[1];
+        int64_t doff = i0 * j->ds[0] + i1 * j->ds[1], soff = i0 * j->ss[0] + i1 * j->ss[1];
+        copy_view(j->dp + doff * (int64_t)j->esize, j->sp + soff * (int64_t)j->esize, d + 1, j->ds + 1, j->ss + 1,
+                  j->r - 1, j->tiled, j->esize);
+    }
 }
 
 /* Bytes per chunk of a parallel copy: a few microseconds of moving. */
@@ -179,14 +193,24 @@ void kiln_copy_strided(void *dst, const int64_t *dst_strides, const void *src, c
     j.sp = src;
     j.r = r;
     j.esize = esize;
+    j.two = 0;
     int64_t per_outer = (int64_t)esize;
     for (int i = 1; i < r; i++)
         per_outer *= j.d[i];
-    /* only a dim the loop walks (not a tiled or row dim) is split */
-    if (r - 1 - j.tiled >= 1 && per_outer > 0 && j.d[0] > 1 && j.d[0] * per_outer >= 2 * COPY_GRAIN_BYTES) {
-        int64_t grain = COPY_GRAIN_BYTES / per_outer;
-        kiln_parallel_for_grain(j.d[0], grain > 0 ? grain : 1, copy_chunk, &j);
-        return;
+    /* only dims the loop walks (not a tiled or row dim) are split */
+    int walked = r - 1 - j.tiled;
+    if (walked >= 1 && per_outer > 0 && j.d[0] * per_outer >= 2 * COPY_GRAIN_BYTES) {
+        int64_t units = j.d[0], per_unit = per_outer;
+        if (walked >= 2 && j.d[0] < 4 * (int64_t)kiln_thread_pool_threads() && j.d[1] > 1) {
+            j.two = 1;
+            units = j.d[0] * j.d[1];
+            per_unit = per_outer / j.d[1];
+        }
+        if (units > 1) {
+            int64_t grain = COPY_GRAIN_BYTES / per_unit;
+            kiln_parallel_for_grain(units, grain > 0 ? grain : 1, copy_chunk, &j);
+            return;
+        }
     }
     copy_view(j.dp, j.sp, j.d, j.ds, j.ss, r, j.tiled, esize);
 }
