@@ -146,6 +146,58 @@ static void test_sgemm(void)
     }
 }
 
+/* kiln_sgemm_then: the tiles handed to the callback cover C exactly once,
+ * each already computed (here: C = A * B of ones, so every element is k)
+ * and addressed at its own rows and columns. */
+typedef struct tile_check {
+    atomic_int *seen;
+    int64_t n, k, ldc;
+    const float *c;
+    atomic_int bad;
+} tile_check;
+
+static void check_tile(void *user, int64_t r0, int64_t rows, int64_t c0, int64_t cols, float *c, int64_t ldc)
+{
+    tile_check *t = user;
+    if (ldc != t->ldc || c != t->c + r0 * ldc + c0)
+        atomic_store(&t->bad, 1);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < cols; j++) {
+            atomic_fetch_add(&t->seen[(r0 + r) * t->n + c0 + j], 1);
+            if (c[r * ldc + j] != (float)t->k)
+                atomic_store(&t->bad, 1);
+            c[r * ldc + j] = -1; /* what an epilogue would do: the caller sees it */
+        }
+}
+
+static void test_sgemm_then(void)
+{
+    const int64_t m = 200, n = 300, k = 40, ldc = n + 3;
+    float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n), *c = malloc(sizeof(float) * m * ldc);
+    atomic_int *seen = calloc((size_t)(m * n), sizeof *seen);
+    for (int64_t i = 0; i < m * k; i++)
+        a[i] = 1;
+    for (int64_t i = 0; i < k * n; i++)
+        b[i] = 1;
+    for (int threads = 1; threads <= 4; threads += 3) {
+        CHECK(kiln_set_threads(threads) == KILN_OK);
+        memset(seen, 0, sizeof *seen * (size_t)(m * n));
+        tile_check t = {seen, n, k, ldc, c, 0};
+        kiln_sgemm_then(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c, ldc, check_tile, &t);
+        int once = 1, done = 1;
+        for (int64_t i = 0; i < m * n; i++)
+            once &= atomic_load(&seen[i]) == 1;
+        for (int64_t r = 0; r < m; r++)
+            for (int64_t j = 0; j < n; j++)
+                done &= c[r * ldc + j] == -1;
+        CHECK(once && done && !atomic_load(&t.bad));
+    }
+    free(a);
+    free(b);
+    free(c);
+    free(seen);
+}
+
 /* Every provider this build has computes the same products. */
 static void test_sgemm_providers(void)
 {
@@ -168,5 +220,6 @@ int main(void)
     test_thread_count();
     test_parallel_for();
     test_sgemm_providers();
+    test_sgemm_then();
     return test_summary();
 }

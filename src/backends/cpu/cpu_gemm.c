@@ -79,6 +79,8 @@ typedef struct gemm_job {
     float *c;
     int64_t rows, cols;   /* the tile of C each part computes */
     int64_t tiles_across; /* tiles per band of rows */
+    kiln_gemm_tile_fn then;
+    void *user;
 } gemm_job;
 
 static void sgemm_direct(const gemm_job *g, int64_t m, int64_t n, const float *a, const float *b, float *c)
@@ -108,6 +110,8 @@ static void run_tiles(void *user, int64_t begin, int64_t end, int thread)
         const float *a = g->trans_a ? g->a + r0 : g->a + r0 * g->lda;
         const float *b = g->trans_b ? g->b + c0 * g->ldb : g->b + c0;
         sgemm_direct(g, rows, cols, a, b, g->c + r0 * g->ldc + c0);
+        if (g->then)
+            g->then(g->user, r0, rows, c0, cols, g->c + r0 * g->ldc + c0, g->ldc);
     }
 }
 
@@ -152,16 +156,19 @@ static void choose_tiles(gemm_job *g, int threads)
 void kiln_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
-    gemm_job g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, m, n, 1};
+    kiln_sgemm_then(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL, NULL);
+}
+
+void kiln_sgemm_then(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                     int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc, kiln_gemm_tile_fn then,
+                     void *user)
+{
+    gemm_job g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, m, n, 1, then, user};
     pthread_once(&provider_once, pick_provider);
     if (m <= 0 || n <= 0)
         return;
     int threads = kiln_thread_pool_threads();
     if (threads > 1 && (double)m * (double)n * (double)k >= MIN_SPLIT_MACS)
         choose_tiles(&g, threads);
-    int64_t tiles = ceil_div(m, g.rows) * g.tiles_across;
-    if (tiles == 1)
-        sgemm_direct(&g, m, n, a, b, c);
-    else
-        kiln_parallel_for(tiles, run_tiles, &g);
+    kiln_parallel_for(ceil_div(m, g.rows) * g.tiles_across, run_tiles, &g); /* one tile: on the caller */
 }

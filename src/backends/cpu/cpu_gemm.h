@@ -21,6 +21,17 @@
 void kiln_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
+/* Called on each finished tile of C, on the thread that computed it, while
+ * the tile is still in that core's cache: rows [r0, r0 + rows) and columns
+ * [c0, c0 + cols) of C, whose first element is at c (row stride ldc). */
+typedef void (*kiln_gemm_tile_fn)(void *user, int64_t r0, int64_t rows, int64_t c0, int64_t cols, float *c,
+                                  int64_t ldc);
+/* kiln_sgemm, then then(user, ...) on every tile (the whole of C when it is
+ * not split): an epilogue without another pass over C. */
+void kiln_sgemm_then(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                     int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc, kiln_gemm_tile_fn then,
+                     void *user);
+
 /* The providers this build has, by name ("onednn", "openblas"), and the
  * one in use; kiln_sgemm_use(name) switches (KILN_ERR_NOT_FOUND for a
  * provider this build lacks). Not while a product runs. */

@@ -75,17 +75,23 @@ size_t kiln_ct_no_workspace(const kiln_op_ctx *ctx)
     }
 
 KILN_CT_RUNNERS(im2col)
-KILN_CT_RUNNERS(pointwise)
 KILN_CT_RUNNERS(direct)
 KILN_CT_RUNNERS(winograd)
 
-static kiln_status depthwise_conv(kiln_op_ctx *ctx, void *ws)
-{
-    return kiln_ct_run(ctx, ws, kiln_ct_depthwise_core, 0);
-}
+/* A Conv run function for a core whose tactic runs FusedConv itself. */
+#define KILN_CT_CONV_RUNNER(stem)                                                                                      \
+    static kiln_status stem##_conv(kiln_op_ctx *ctx, void *ws)                                                         \
+    {                                                                                                                  \
+        return kiln_ct_run(ctx, ws, kiln_ct_##stem##_core, 0);                                                         \
+    }
 
-/* the depthwise tactic applies the epilogue plane by plane */
+KILN_CT_CONV_RUNNER(pointwise)
+KILN_CT_CONV_RUNNER(depthwise)
+
+/* the depthwise and pointwise tactics apply the epilogue as they go: plane by
+ * plane, tile by tile */
 #define depthwise_fused kiln_ct_depthwise_fused_run
+#define pointwise_fused kiln_ct_pointwise_fused_run
 #define KILN_CT_TABLE(suffix)                                                                                          \
     {                                                                                                                  \
         {"conv_im2col_sgemm", KILN_TACTIC_OPENBLAS, kiln_ct_im2col_supports, kiln_ct_im2col_workspace,                 \

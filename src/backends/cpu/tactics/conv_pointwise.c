@@ -1,13 +1,18 @@
 /*
  * conv_pointwise.c - 1x1, stride-1, unpadded, ungrouped convolutions as one
  * sgemm per image on the NCHW data in place: Y_n (M x HW) = W (M x C) *
- * X_n (C x HW), the bias filled in first (kiln_sgemm splits each product
- * over the thread pool; a batch that divides evenly over the threads is
- * split by image instead).
+ * X_n (C x HW); each finished tile of the product gets its bias (and, for
+ * FusedConv, its residual and activation) while still in cache, so the
+ * output is written once (kiln_sgemm splits each product over the thread
+ * pool; a batch that divides evenly over the threads is split by image
+ * instead).
  */
 #include "backends/cpu/cpu_gemm.h"
 #include "backends/cpu/tactics/conv_tactics.h"
+#include "backends/cpu/epilogue.h"
+#include "backends/cpu/ops/fused_internal.h"
 #include "core/thread_pool.h"
+#include "ir/infer/infer_util.h"
 
 static bool pointwise_shape(const kiln_op_ctx *ctx, kiln_ct_conv *c)
 {
@@ -33,36 +38,84 @@ size_t kiln_ct_pointwise_workspace(const kiln_op_ctx *ctx)
     return 0;
 }
 
-static void fill_bias(float *y, const float *b, int64_t rows, int64_t len)
+/* One image's product and what follows it, tile by tile. */
+typedef struct pointwise_job {
+    const kiln_ct_conv *c;
+    const kiln_epilogue *e; /* FusedConv's activation, or NULL */
+    const float *add;       /* FusedConv's residual (the output's shape), or NULL */
+    int64_t image;
+} pointwise_job;
+
+/* The bias, residual and activation of one finished tile of one image. */
+static void finish_tile(void *user, int64_t r0, int64_t rows, int64_t c0, int64_t cols, float *y, int64_t ldc)
 {
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t i = 0; i < len; i++)
-            y[r * len + i] = b ? b[r] : 0.0f;
+    const pointwise_job *j = user;
+    const float *b = j->c->b;
+    int64_t hw = j->c->win.out[0] * j->c->win.out[1];
+    for (int64_t r = 0; r < rows; r++) {
+        float *row = y + r * ldc;
+        if (b) {
+            float bias = b[r0 + r];
+            for (int64_t i = 0; i < cols; i++)
+                row[i] += bias;
+        }
+        if (j->e)
+            kiln_epilogue_apply_add_f32(j->e, row,
+                                        j->add ? j->add + (j->image * j->c->filters + r0 + r) * hw + c0 : NULL, cols);
+    }
 }
 
-/* Images [begin, end): the bias, then the product. */
+static void pointwise_image(const pointwise_job *proto, int64_t image)
+{
+    const kiln_ct_conv *c = proto->c;
+    int64_t hw = c->win.out[0] * c->win.out[1];
+    pointwise_job j = *proto;
+    j.image = image;
+    kiln_sgemm_then(0, 0, c->filters, hw, c->channels, 1.0f, c->w, c->channels, c->x + image * c->channels * hw, hw,
+                    0.0f, c->y + image * c->filters * hw, hw, finish_tile, &j);
+}
+
+/* Images [begin, end), each on this thread. */
 static void pointwise_images(void *user, int64_t begin, int64_t end, int thread)
 {
-    const kiln_ct_conv *c = user;
-    int64_t hw = c->win.out[0] * c->win.out[1];
     (void)thread;
-    for (int64_t b = begin; b < end; b++) {
-        const float *x = c->x + b * c->channels * hw;
-        float *y = c->y + b * c->filters * hw;
-        fill_bias(y, c->b, c->filters, hw);
-        kiln_sgemm(0, 0, c->filters, hw, c->channels, 1.0f, c->w, c->channels, x, hw, 1.0f, y, hw);
-    }
+    for (int64_t b = begin; b < end; b++)
+        pointwise_image(user, b);
+}
+
+static void pointwise_run(const pointwise_job *job)
+{
+    /* images spread evenly over the threads each take one thread's sgemm;
+     * otherwise kiln_sgemm splits each product */
+    const kiln_ct_conv *c = job->c;
+    int threads = kiln_thread_pool_threads();
+    if (c->batch > 1 && (c->batch % threads == 0 || c->batch >= 4 * threads))
+        kiln_parallel_for(c->batch, pointwise_images, (void *)job);
+    else
+        pointwise_images((void *)job, 0, c->batch, 0);
 }
 
 kiln_status kiln_ct_pointwise_core(const kiln_ct_conv *c, void *workspace)
 {
     (void)workspace;
-    /* images spread evenly over the threads each take one thread's sgemm;
-     * otherwise kiln_sgemm splits each product */
-    int threads = kiln_thread_pool_threads();
-    if (c->batch > 1 && (c->batch % threads == 0 || c->batch >= 4 * threads))
-        kiln_parallel_for(c->batch, pointwise_images, (void *)c);
-    else
-        pointwise_images((void *)c, 0, c->batch, 0);
+    pointwise_job job = {c, NULL, NULL, 0};
+    pointwise_run(&job);
+    return KILN_OK;
+}
+
+kiln_status kiln_ct_pointwise_fused_run(kiln_op_ctx *ctx, void *workspace)
+{
+    kiln_ct_conv c;
+    kiln_epilogue e;
+    KILN_TRY(kiln_ct_read(ctx, 1, &c));
+    KILN_TRY(kiln_epilogue_from_node(ctx->node, &e));
+    const kiln_tensor *add = kiln_opt_in(ctx, 3);
+    if (add && (add->dtype != KILN_FLOAT32 || kiln_tensor_numel(add) != kiln_tensor_numel(ctx->out[0]))) {
+        /* the separate epilogue converts or reports the addend */
+        KILN_TRY(kiln_ct_pointwise_core(&c, workspace));
+        return kiln_fused_epilogue(ctx, add, kiln_tensor_numel(ctx->out[0]));
+    }
+    pointwise_job job = {&c, &e, add ? add->data : NULL, 0};
+    pointwise_run(&job);
     return KILN_OK;
 }

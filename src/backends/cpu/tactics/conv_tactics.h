@@ -41,6 +41,8 @@ size_t kiln_ct_im2col_workspace(const kiln_op_ctx *ctx);
 kiln_status kiln_ct_pointwise_core(const kiln_ct_conv *c, void *workspace);
 bool kiln_ct_pointwise_supports(const kiln_op_ctx *ctx);
 size_t kiln_ct_pointwise_workspace(const kiln_op_ctx *ctx);
+/* FusedConv: the epilogue applied to each tile of the product as it is done. */
+kiln_status kiln_ct_pointwise_fused_run(kiln_op_ctx *ctx, void *workspace);
 
 kiln_status kiln_ct_direct_core(const kiln_ct_conv *c, void *workspace);
 bool kiln_ct_direct_supports(const kiln_op_ctx *ctx);
