@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "backends/cpu/ops/fused_internal.h"
-#include "backends/cpu/tactics/conv_depthwise.h"
 #include "backends/cpu/tactics/conv_tactics.h"
 #include "ir/infer/infer_util.h"
 
@@ -57,6 +56,22 @@ kiln_status kiln_ct_run(kiln_op_ctx *ctx, void *workspace, kiln_ct_core core, in
     return kiln_fused_epilogue(ctx, kiln_opt_in(ctx, 3), kiln_tensor_numel(ctx->out[0]));
 }
 
+kiln_status kiln_ct_run_fused_inline(kiln_op_ctx *ctx, void *workspace, kiln_ct_core plain,
+                                     kiln_ct_epilogue_core core)
+{
+    kiln_ct_conv c;
+    kiln_epilogue e;
+    KILN_TRY(kiln_ct_read(ctx, 1, &c));
+    KILN_TRY(kiln_epilogue_from_node(ctx->node, &e));
+    const kiln_tensor *add = kiln_opt_in(ctx, 3);
+    if (add && (add->dtype != KILN_FLOAT32 || kiln_tensor_numel(add) != kiln_tensor_numel(ctx->out[0]))) {
+        /* the separate epilogue converts or reports the addend */
+        KILN_TRY(plain(&c, workspace));
+        return kiln_fused_epilogue(ctx, add, kiln_tensor_numel(ctx->out[0]));
+    }
+    return core(&c, &e, add ? add->data : NULL, workspace);
+}
+
 size_t kiln_ct_no_workspace(const kiln_op_ctx *ctx)
 {
     (void)ctx;
@@ -78,20 +93,21 @@ KILN_CT_RUNNERS(im2col)
 KILN_CT_RUNNERS(direct)
 KILN_CT_RUNNERS(winograd)
 
-/* A Conv run function for a core whose tactic runs FusedConv itself. */
-#define KILN_CT_CONV_RUNNER(stem)                                                                                      \
+/* Conv and FusedConv run functions for a core that applies the epilogue as
+ * it goes (the depthwise tactic plane by plane, the pointwise one tile by
+ * tile). */
+#define KILN_CT_INLINE_RUNNERS(stem)                                                                                   \
     static kiln_status stem##_conv(kiln_op_ctx *ctx, void *ws)                                                         \
     {                                                                                                                  \
         return kiln_ct_run(ctx, ws, kiln_ct_##stem##_core, 0);                                                         \
+    }                                                                                                                  \
+    static kiln_status stem##_fused(kiln_op_ctx *ctx, void *ws)                                                        \
+    {                                                                                                                  \
+        return kiln_ct_run_fused_inline(ctx, ws, kiln_ct_##stem##_core, kiln_ct_##stem##_epilogue_core);              \
     }
 
-KILN_CT_CONV_RUNNER(pointwise)
-KILN_CT_CONV_RUNNER(depthwise)
-
-/* the depthwise and pointwise tactics apply the epilogue as they go: plane by
- * plane, tile by tile */
-#define depthwise_fused kiln_ct_depthwise_fused_run
-#define pointwise_fused kiln_ct_pointwise_fused_run
+KILN_CT_INLINE_RUNNERS(pointwise)
+KILN_CT_INLINE_RUNNERS(depthwise)
 #define KILN_CT_TABLE(suffix)                                                                                          \
     {                                                                                                                  \
         {"conv_im2col_sgemm", KILN_TACTIC_OPENBLAS, kiln_ct_im2col_supports, kiln_ct_im2col_workspace,                 \

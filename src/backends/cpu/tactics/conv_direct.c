@@ -9,7 +9,6 @@
 #include "backends/cpu/epilogue.h"
 #include "backends/cpu/ops/conv_pool_kernels.h"
 #include "backends/cpu/ops/fused_internal.h"
-#include "backends/cpu/tactics/conv_depthwise.h"
 #include "backends/cpu/tactics/conv_tactics.h"
 #include "core/thread_pool.h"
 #include "ir/infer/infer_util.h"
@@ -85,25 +84,14 @@ static void depthwise_planes(void *user, int64_t begin, int64_t end, int thread)
 
 kiln_status kiln_ct_depthwise_core(const kiln_ct_conv *c, void *workspace)
 {
-    depthwise_job job = {c, NULL, NULL};
-    (void)workspace;
-    kiln_parallel_for(c->batch * c->filters, depthwise_planes, &job);
-    return KILN_OK;
+    return kiln_ct_depthwise_epilogue_core(c, NULL, NULL, workspace);
 }
 
-kiln_status kiln_ct_depthwise_fused_run(kiln_op_ctx *ctx, void *workspace)
+kiln_status kiln_ct_depthwise_epilogue_core(const kiln_ct_conv *c, const kiln_epilogue *e, const float *add,
+                                            void *workspace)
 {
-    kiln_ct_conv c;
-    kiln_epilogue e;
-    KILN_TRY(kiln_ct_read(ctx, 1, &c));
-    KILN_TRY(kiln_epilogue_from_node(ctx->node, &e));
-    const kiln_tensor *add = kiln_opt_in(ctx, 3);
-    if (add && (add->dtype != KILN_FLOAT32 || kiln_tensor_numel(add) != kiln_tensor_numel(ctx->out[0]))) {
-        /* the separate epilogue converts or reports the addend */
-        KILN_TRY(kiln_ct_depthwise_core(&c, workspace));
-        return kiln_fused_epilogue(ctx, add, kiln_tensor_numel(ctx->out[0]));
-    }
-    depthwise_job job = {&c, &e, add ? add->data : NULL};
-    kiln_parallel_for(c.batch * c.filters, depthwise_planes, &job);
+    depthwise_job job = {c, e, add};
+    (void)workspace;
+    kiln_parallel_for(c->batch * c->filters, depthwise_planes, &job);
     return KILN_OK;
 }

@@ -9,10 +9,7 @@
  */
 #include "backends/cpu/cpu_gemm.h"
 #include "backends/cpu/tactics/conv_tactics.h"
-#include "backends/cpu/epilogue.h"
-#include "backends/cpu/ops/fused_internal.h"
 #include "core/thread_pool.h"
-#include "ir/infer/infer_util.h"
 
 static bool pointwise_shape(const kiln_op_ctx *ctx, kiln_ct_conv *c)
 {
@@ -97,25 +94,14 @@ static void pointwise_run(const pointwise_job *job)
 
 kiln_status kiln_ct_pointwise_core(const kiln_ct_conv *c, void *workspace)
 {
-    (void)workspace;
-    pointwise_job job = {c, NULL, NULL, 0};
-    pointwise_run(&job);
-    return KILN_OK;
+    return kiln_ct_pointwise_epilogue_core(c, NULL, NULL, workspace);
 }
 
-kiln_status kiln_ct_pointwise_fused_run(kiln_op_ctx *ctx, void *workspace)
+kiln_status kiln_ct_pointwise_epilogue_core(const kiln_ct_conv *c, const kiln_epilogue *e, const float *add,
+                                            void *workspace)
 {
-    kiln_ct_conv c;
-    kiln_epilogue e;
-    KILN_TRY(kiln_ct_read(ctx, 1, &c));
-    KILN_TRY(kiln_epilogue_from_node(ctx->node, &e));
-    const kiln_tensor *add = kiln_opt_in(ctx, 3);
-    if (add && (add->dtype != KILN_FLOAT32 || kiln_tensor_numel(add) != kiln_tensor_numel(ctx->out[0]))) {
-        /* the separate epilogue converts or reports the addend */
-        KILN_TRY(kiln_ct_pointwise_core(&c, workspace));
-        return kiln_fused_epilogue(ctx, add, kiln_tensor_numel(ctx->out[0]));
-    }
-    pointwise_job job = {&c, &e, add ? add->data : NULL, 0};
+    (void)workspace;
+    pointwise_job job = {c, e, add, 0};
     pointwise_run(&job);
     return KILN_OK;
 }

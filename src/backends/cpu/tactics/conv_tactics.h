@@ -10,6 +10,7 @@
 #define KILN_BACKENDS_CPU_TACTICS_CONV_TACTICS_H
 
 #include "backends/backend.h"
+#include "backends/cpu/epilogue.h"
 #include "ir/infer/conv_pool_geometry.h"
 
 /* One float32 2-D convolution as the tactics see it. */
@@ -33,6 +34,16 @@ typedef kiln_status (*kiln_ct_core)(const kiln_ct_conv *c, void *workspace);
  * epilogue. */
 kiln_status kiln_ct_run(kiln_op_ctx *ctx, void *workspace, kiln_ct_core core, int fused);
 
+/* A core that applies FusedConv's epilogue as it goes (part by part, while
+ * each part is in cache): y = act(conv(x, w) + b + add); add is NULL or
+ * float32 of the output's shape. */
+typedef kiln_status (*kiln_ct_epilogue_core)(const kiln_ct_conv *c, const kiln_epilogue *e, const float *add,
+                                             void *workspace);
+/* FusedConv through such a core; an addend it cannot take (another dtype,
+ * or broadcast) goes through plain and the separate epilogue instead. */
+kiln_status kiln_ct_run_fused_inline(kiln_op_ctx *ctx, void *workspace, kiln_ct_core plain,
+                                     kiln_ct_epilogue_core core);
+
 /* The cores, supports and workspace sizes, one family per file. */
 kiln_status kiln_ct_im2col_core(const kiln_ct_conv *c, void *workspace);
 bool kiln_ct_im2col_supports(const kiln_op_ctx *ctx);
@@ -41,12 +52,16 @@ size_t kiln_ct_im2col_workspace(const kiln_op_ctx *ctx);
 kiln_status kiln_ct_pointwise_core(const kiln_ct_conv *c, void *workspace);
 bool kiln_ct_pointwise_supports(const kiln_op_ctx *ctx);
 size_t kiln_ct_pointwise_workspace(const kiln_op_ctx *ctx);
-/* FusedConv: the epilogue applied to each tile of the product as it is done. */
-kiln_status kiln_ct_pointwise_fused_run(kiln_op_ctx *ctx, void *workspace);
+/* the epilogue applied to each tile of the product as it is done */
+kiln_status kiln_ct_pointwise_epilogue_core(const kiln_ct_conv *c, const kiln_epilogue *e, const float *add,
+                                            void *workspace);
 
 kiln_status kiln_ct_direct_core(const kiln_ct_conv *c, void *workspace);
 bool kiln_ct_direct_supports(const kiln_op_ctx *ctx);
 kiln_status kiln_ct_depthwise_core(const kiln_ct_conv *c, void *workspace);
+/* the epilogue applied to each plane right after computing it */
+kiln_status kiln_ct_depthwise_epilogue_core(const kiln_ct_conv *c, const kiln_epilogue *e, const float *add,
+                                            void *workspace);
 bool kiln_ct_depthwise_supports(const kiln_op_ctx *ctx);
 size_t kiln_ct_no_workspace(const kiln_op_ctx *ctx);
 
