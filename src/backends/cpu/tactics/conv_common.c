@@ -78,12 +78,16 @@ size_t kiln_ct_no_workspace(const kiln_op_ctx *ctx)
     return 0;
 }
 
-/* A Conv and a FusedConv run function around each core. */
-#define KILN_CT_RUNNERS(stem)                                                                                          \
+/* The Conv run function around a core. */
+#define KILN_CT_CONV_RUNNER(stem)                                                                                      \
     static kiln_status stem##_conv(kiln_op_ctx *ctx, void *ws)                                                         \
     {                                                                                                                  \
         return kiln_ct_run(ctx, ws, kiln_ct_##stem##_core, 0);                                                         \
-    }                                                                                                                  \
+    }
+
+/* Conv and FusedConv run functions around a core: the epilogue after it. */
+#define KILN_CT_RUNNERS(stem)                                                                                          \
+    KILN_CT_CONV_RUNNER(stem)                                                                                          \
     static kiln_status stem##_fused(kiln_op_ctx *ctx, void *ws)                                                        \
     {                                                                                                                  \
         return kiln_ct_run(ctx, ws, kiln_ct_##stem##_core, 1);                                                         \
@@ -97,10 +101,7 @@ KILN_CT_RUNNERS(winograd)
  * it goes (the depthwise tactic plane by plane, the pointwise one tile by
  * tile). */
 #define KILN_CT_INLINE_RUNNERS(stem)                                                                                   \
-    static kiln_status stem##_conv(kiln_op_ctx *ctx, void *ws)                                                         \
-    {                                                                                                                  \
-        return kiln_ct_run(ctx, ws, kiln_ct_##stem##_core, 0);                                                         \
-    }                                                                                                                  \
+    KILN_CT_CONV_RUNNER(stem)                                                                                          \
     static kiln_status stem##_fused(kiln_op_ctx *ctx, void *ws)                                                        \
     {                                                                                                                  \
         return kiln_ct_run_fused_inline(ctx, ws, kiln_ct_##stem##_core, kiln_ct_##stem##_epilogue_core);              \
