@@ -53,7 +53,9 @@ typedef struct cli_inputs {
     char **shape_names;  /* --shape NAME */
     int *shape_ranks;
     int64_t (*shape_dims)[KILN_MAX_RANK];
-    struct kiln_tensor *tensors; /* from cli_inputs_prepare: one per engine input, in its order */
+    struct kiln_tensor *file_data; /* per --input: the file once read (for the build's shapes), until
+                                    * cli_inputs_prepare takes it over */
+    struct kiln_tensor *tensors;   /* from cli_inputs_prepare: one per engine input, in its order */
 } cli_inputs;
 
 /* Room for the flags of argc arguments; 0 when out of memory. */
@@ -87,7 +89,7 @@ int cli_inputs_configure(const cli_inputs *in, kiln_builder_config *cfg);
 int cli_inputs_prepare(cli_inputs *in, const char *cmd, const kiln_engine *engine);
 /* Loads MODEL when it is an engine file, else parses and builds it at
  * opt_level with the --shape shapes; times in ms. 0 or CLI_EXIT_FAIL. */
-int cli_open_engine(const char *model, int opt_level, const cli_inputs *in, kiln_engine **engine, double *t_load,
+int cli_open_engine(const char *model, int opt_level, cli_inputs *in, kiln_engine **engine, double *t_load,
                     double *t_build);
 /* Binds the prepared tensors into ctx under the names of engine's inputs
  * (ctx may run another engine with inputs of the same names); errors are

@@ -22,7 +22,8 @@ int cli_inputs_init(cli_inputs *in, int argc)
     in->shape_names = calloc(cap, sizeof *in->shape_names);
     in->shape_ranks = calloc(cap, sizeof *in->shape_ranks);
     in->shape_dims = calloc(cap, sizeof *in->shape_dims);
-    return in->file_names && in->files && in->shape_names && in->shape_ranks && in->shape_dims;
+    in->file_data = calloc(cap, sizeof *in->file_data);
+    return in->file_names && in->files && in->shape_names && in->shape_ranks && in->shape_dims && in->file_data;
 }
 
 void cli_inputs_free(cli_inputs *in)
@@ -33,6 +34,9 @@ void cli_inputs_free(cli_inputs *in)
         free(in->shape_names[i]);
     for (int i = 0; in->tensors && i < in->n_tensors; i++)
         kiln_tensor_clear(&in->tensors[i]);
+    for (int i = 0; in->file_data && i < in->n_files; i++)
+        kiln_tensor_clear(&in->file_data[i]);
+    free(in->file_data);
     free(in->file_names);
     free(in->files);
     free(in->shape_names);
@@ -215,6 +219,16 @@ static int random_input(const cli_inputs *in, const char *cmd, kiln_io_info info
     return 0;
 }
 
+/* --input file f, read on first use and kept in in->file_data[f]; 0 or
+ * CLI_EXIT_FAIL (message printed, naming input `name`). */
+static int load_file(cli_inputs *in, int f, const char *name)
+{
+    if (in->file_data[f].data)
+        return 0;
+    return kiln_npy_read(in->files[f], KILN_DEFAULT_MAX_TENSOR_BYTES, &in->file_data[f]) != KILN_OK ? cli_fail(name)
+                                                                                                    : 0;
+}
+
 int cli_inputs_prepare(cli_inputs *in, const char *cmd, const kiln_engine *engine)
 {
     int n_in = 0;
@@ -232,8 +246,10 @@ int cli_inputs_prepare(cli_inputs *in, const char *cmd, const kiln_engine *engin
         int f = find_name(in->file_names, in->n_files, info.name);
         if (f < 0)
             rc = random_input(in, cmd, info, in->seed + (uint64_t)i, &in->tensors[i]);
-        else if (kiln_npy_read(in->files[f], KILN_DEFAULT_MAX_TENSOR_BYTES, &in->tensors[i]) != KILN_OK)
-            rc = cli_fail(info.name);
+        else if (!(rc = load_file(in, f, info.name))) {
+            in->tensors[i] = in->file_data[f]; /* taken over: read once */
+            memset(&in->file_data[f], 0, sizeof in->file_data[f]);
+        }
     }
     return rc;
 }
@@ -254,7 +270,7 @@ int cli_inputs_bind(const cli_inputs *in, const kiln_engine *engine, kiln_contex
  * not give: the shape of its --input file, else its own with symbolic dims
  * as 1 (with a note), so that the build plans and tunes for the shapes the
  * run will use. */
-static int fix_build_shapes(const cli_inputs *in, const kiln_network *net, kiln_builder_config *cfg)
+static int fix_build_shapes(cli_inputs *in, const kiln_network *net, kiln_builder_config *cfg)
 {
     int n_in = 0;
     kiln_network_num_io(net, 0, &n_in);
@@ -266,12 +282,10 @@ static int fix_build_shapes(const cli_inputs *in, const kiln_network *net, kiln_
             continue;
         int f = find_name(in->file_names, in->n_files, info.name);
         if (f >= 0) {
-            kiln_tensor t = {0};
-            if (kiln_npy_read(in->files[f], KILN_DEFAULT_MAX_TENSOR_BYTES, &t) != KILN_OK)
-                return cli_fail(info.name);
-            kiln_status st = kiln_builder_config_set_input_shape(cfg, info.name, t.rank, t.dims);
-            kiln_tensor_clear(&t);
-            if (st != KILN_OK)
+            if (load_file(in, f, info.name))
+                return CLI_EXIT_FAIL;
+            const kiln_tensor *t = &in->file_data[f];
+            if (kiln_builder_config_set_input_shape(cfg, info.name, t->rank, t->dims) != KILN_OK)
                 return cli_fail(info.name);
             continue;
         }
@@ -289,7 +303,7 @@ static int fix_build_shapes(const cli_inputs *in, const kiln_network *net, kiln_
     return 0;
 }
 
-int cli_open_engine(const char *model, int opt_level, const cli_inputs *in, kiln_engine **engine, double *t_load,
+int cli_open_engine(const char *model, int opt_level, cli_inputs *in, kiln_engine **engine, double *t_load,
                     double *t_build)
 {
     double t0 = cli_now_ms();
