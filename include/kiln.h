@@ -214,6 +214,18 @@ KILN_API kiln_status kiln_builder_config_set_tactic_sources(kiln_builder_config 
  * pass (constant folding, dead-node removal, CSE, Conv+BatchNorm folding,
  * fusions). */
 KILN_API kiln_status kiln_builder_config_set_optimization_level(kiln_builder_config *config, int level);
+/* Where convolutions keep their channels. */
+typedef enum kiln_layout {
+    /* the default: where the model has 2-D float convolutions and the build
+     * autotunes, both layouts are built and timed on this machine and the
+     * faster kept; otherwise NCHW */
+    KILN_LAYOUT_AUTO = 0,
+    KILN_LAYOUT_NCHW = 1, /* as the model has them */
+    /* channels-last: convolutions, and the pools and elementwise ops between
+     * them, run in NHWC; transposes only where an NCHW op or output needs it */
+    KILN_LAYOUT_NHWC = 2
+} kiln_layout;
+KILN_API kiln_status kiln_builder_config_set_layout(kiln_builder_config *config, kiln_layout layout);
 /* The largest single tensor the engine may allocate; larger requests fail
  * with KILN_ERR_LIMIT. Default: 16 GiB. */
 KILN_API kiln_status kiln_builder_config_set_max_tensor_bytes(kiln_builder_config *config, size_t bytes);
@@ -331,7 +343,9 @@ KILN_API kiln_status kiln_context_output(const kiln_context *context, const char
 
 /* While an engine is built, layers with several tactics (alternative
  * kernels) are timed on this machine and the fastest kept; the callback is
- * told after each such layer (done of total, the layer's name). */
+ * told after each such layer (done of total, the layer's name). A build
+ * with KILN_LAYOUT_AUTO tunes each candidate layout in turn: done counts
+ * up to total once per candidate. */
 typedef void (*kiln_build_progress_callback)(void *user, int done, int total, const char *layer);
 /* 1 (the default) times the tactics of every layer that has several and
  * whose shapes are fixed at build time, and keeps the fastest; 0 builds with

@@ -115,8 +115,10 @@ def save_case(tmp, name, m):
 
 
 def inspect_optimized(name, path, *extra):
-    """kiln inspect PATH --optimized EXTRA, checked to succeed."""
-    r = kiln("inspect", path, "--optimized", *extra)
+    """kiln inspect PATH --optimized EXTRA, checked to succeed; in the model's own layout (NCHW) unless EXTRA
+    names one, so that layer counts do not depend on which layout a measurement picks."""
+    layout = () if "--layout" in extra else ("--layout", "nchw")
+    r = kiln("inspect", path, "--optimized", *layout, *extra)
     check(r.returncode == 0, f"{name}: inspect failed: {r.stderr}")
     return r
 

@@ -46,6 +46,7 @@ struct kiln_builder_config {
     uint32_t tactic_sources;
     size_t max_tensor_bytes;
     int optimization_level; /* 0: run the graph as imported; 1: all passes */
+    kiln_layout layout;
     int n_shapes;
     kiln_shape_override *shapes;
     int n_profiles;
@@ -101,6 +102,14 @@ struct kiln_context {
 void kiln_model_release(kiln_model *m);
 /* Binds inputs and outputs of e->graph and prepares the plan. */
 kiln_status kiln_engine_finish(kiln_engine *e);
+/* Builds an engine in `layout`; with only_if_converted, *out is NULL (and
+ * nothing tuned) when the layout changes nothing in the graph. */
+kiln_status kiln_engine_build_layout(const kiln_network *network, const kiln_builder_config *config,
+                                     kiln_layout layout, int only_if_converted, kiln_engine **out);
+/* KILN_LAYOUT_AUTO: builds the NHWC candidate and the NCHW one, times whole
+ * runs of both and keeps the faster (src/api/engine_layout.c). */
+kiln_status kiln_engine_build_auto_layout(const kiln_network *network, const kiln_builder_config *config,
+                                          kiln_engine **out);
 /* Runs the autotuner on a built engine's plan (tune/tune_api.c). */
 kiln_status kiln_engine_tune(kiln_engine *e, const kiln_builder_config *cfg);
 /* Frees everything e holds. */

@@ -117,6 +117,15 @@ kiln_status kiln_builder_config_set_optimization_level(kiln_builder_config *conf
     return KILN_OK;
 }
 
+kiln_status kiln_builder_config_set_layout(kiln_builder_config *config, kiln_layout layout)
+{
+    if (!config || (layout != KILN_LAYOUT_AUTO && layout != KILN_LAYOUT_NCHW && layout != KILN_LAYOUT_NHWC))
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_builder_config_set_layout: config and a layout of "
+                                                     "KILN_LAYOUT_AUTO, _NCHW or _NHWC are required");
+    config->layout = layout;
+    return KILN_OK;
+}
+
 kiln_status kiln_builder_config_add_profile(kiln_builder_config *config, int *index)
 {
     if (!config || !index)

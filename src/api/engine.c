@@ -42,18 +42,23 @@ static void bind(const kiln_graph *g, int value, kiln_engine_binding *b)
     memcpy(b->dims, g->values[value].dims, sizeof b->dims);
 }
 
-/* The engine's graph: a copy with fixed input shapes, optimized, with the
- * config's profiles. */
-static kiln_status prepare_graph(kiln_engine *e, const kiln_graph *src, const kiln_builder_config *cfg)
+/* The engine's graph: a copy with fixed input shapes, optimized, in the
+ * layout, with the config's profiles. *converted: whether the layout
+ * changed anything. */
+static kiln_status prepare_graph(kiln_engine *e, const kiln_graph *src, const kiln_builder_config *cfg,
+                                 kiln_layout layout, int *converted)
 {
     kiln_eval_hook hook = {kiln_eval_node_cpu, NULL};
     int fixed = 0;
+    *converted = 0;
     KILN_TRY(kiln_graph_clone(src, &e->graph));
     KILN_TRY(apply_overrides(e->graph, cfg, &fixed));
     if (fixed)
         KILN_TRY(kiln_graph_infer_shapes(e->graph, &hook, 1));
-    if (!cfg || cfg->optimization_level > 0)
+    if (!cfg || cfg->optimization_level > 0) {
         KILN_TRY(kiln_optimize(e->graph, &hook, &e->report));
+        KILN_TRY(kiln_apply_layout(e->graph, &hook, &e->report, layout, converted));
+    }
     return kiln_engine_attach_profiles(e, cfg);
 }
 
@@ -95,10 +100,10 @@ kiln_status kiln_engine_finish(kiln_engine *e)
     return st;
 }
 
-kiln_status kiln_engine_build(const kiln_network *network, const kiln_builder_config *config, kiln_engine **out)
+kiln_status kiln_engine_build_layout(const kiln_network *network, const kiln_builder_config *config,
+                                     kiln_layout layout, int only_if_converted, kiln_engine **out)
 {
-    if (!network || !out)
-        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_engine_build: network and out are required");
+    *out = NULL;
     kiln_engine *e = calloc(1, sizeof *e);
     if (!e)
         return kiln_error(KILN_ERR_OUT_OF_MEMORY, "engine: out of memory");
@@ -108,7 +113,12 @@ kiln_status kiln_engine_build(const kiln_network *network, const kiln_builder_co
     if (config)
         e->opts = (kiln_engine_options){config->precision, config->optimization_level, config->max_tensor_bytes,
                                         config->workspace, config->tactic_sources};
-    kiln_status st = prepare_graph(e, network->model->graph, config);
+    int converted = 0;
+    kiln_status st = prepare_graph(e, network->model->graph, config, layout, &converted);
+    if (st == KILN_OK && only_if_converted && !converted) {
+        kiln_engine_destroy(e);
+        return KILN_OK;
+    }
     if (st == KILN_OK)
         st = kiln_engine_finish(e);
     if (st == KILN_OK)
@@ -119,6 +129,18 @@ kiln_status kiln_engine_build(const kiln_network *network, const kiln_builder_co
     }
     *out = e;
     return KILN_OK;
+}
+
+kiln_status kiln_engine_build(const kiln_network *network, const kiln_builder_config *config, kiln_engine **out)
+{
+    if (!network || !out)
+        return kiln_error(KILN_ERR_INVALID_ARGUMENT, "kiln_engine_build: network and out are required");
+    kiln_layout layout = config ? config->layout : KILN_LAYOUT_NCHW;
+    if (layout == KILN_LAYOUT_AUTO && (!config->autotune || config->optimization_level == 0))
+        layout = KILN_LAYOUT_NCHW; /* nothing is timed: the model's own layout */
+    if (layout == KILN_LAYOUT_AUTO)
+        return kiln_engine_build_auto_layout(network, config, out);
+    return kiln_engine_build_layout(network, config, layout, 0, out);
 }
 
 void kiln_engine_free(kiln_engine *engine)

@@ -47,6 +47,11 @@ double kiln_node_flops(const kiln_graph *g, int node, int *symbolic)
             per *= dim_or_one(w->dims[d], symbolic);
         return 2 * out * per;
     }
+    if (fused && !strcmp(n->op_type, "NhwcConv") && w && w->rank == 4) {
+        /* weights [KH, KW, C/group, M]: KH * KW * C/group multiply-adds per output */
+        return 2 * out * dim_or_one(w->dims[0], symbolic) * dim_or_one(w->dims[1], symbolic) *
+               dim_or_one(w->dims[2], symbolic);
+    }
     if (!strcmp(n->op_type, "ConvTranspose") && w && w->rank >= 2) {
         const kiln_value *x = input(g, n, 0);
         double per = 1;

@@ -14,6 +14,8 @@ static const kiln_op_schema *const families[] = {
 static const kiln_op_schema *const kiln_families[] = {
     kiln_schemas_fused_conv,
     kiln_schemas_fused_matmul,
+    kiln_schemas_nhwc_conv,
+    kiln_schemas_nhwc_pool,
 };
 
 #define N_FAMILIES ((int)(sizeof families / sizeof families[0]))

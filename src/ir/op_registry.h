@@ -76,5 +76,7 @@ extern const kiln_op_schema kiln_schemas_recurrent[];
 /* KILN_DOMAIN */
 extern const kiln_op_schema kiln_schemas_fused_conv[];
 extern const kiln_op_schema kiln_schemas_fused_matmul[];
+extern const kiln_op_schema kiln_schemas_nhwc_conv[];
+extern const kiln_op_schema kiln_schemas_nhwc_pool[];
 
 #endif

@@ -144,6 +144,24 @@ kiln_status kiln_value_replace(kiln_graph *g, int from, int to)
     return KILN_OK;
 }
 
+kiln_status kiln_node_set_op(kiln_graph *g, int n, const char *op, const char *domain)
+{
+    kiln_node *node = &g->nodes[n];
+    char *t = malloc(strlen(op) + 1), *d = malloc(strlen(domain) + 1);
+    if (!t || !d) {
+        free(t);
+        free(d);
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "node '%s' becoming %s: out of memory", node->name, op);
+    }
+    strcpy(t, op);
+    strcpy(d, domain);
+    free(node->op_type);
+    free(node->domain);
+    node->op_type = t;
+    node->domain = d;
+    return KILN_OK;
+}
+
 static kiln_attr *attr_slot(kiln_graph *g, int n, const char *name, kiln_attr_type type)
 {
     kiln_node *node = &g->nodes[n];

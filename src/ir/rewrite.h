@@ -42,6 +42,10 @@ kiln_status kiln_graph_new_value(kiln_graph *g, const char *base, int *id);
 /* A new constant value holding t (ownership of t and its data moves in). */
 kiln_status kiln_graph_new_constant(kiln_graph *g, const char *base, kiln_tensor *t, int *id);
 
+/* Node n becomes op `op` of `domain` ("" for ONNX); inputs, outputs and
+ * attributes stay. */
+kiln_status kiln_node_set_op(kiln_graph *g, int n, const char *op, const char *domain);
+
 /* Adds an attribute to node n (copies name and values). */
 kiln_status kiln_node_set_int(kiln_graph *g, int n, const char *name, int64_t v);
 kiln_status kiln_node_set_float(kiln_graph *g, int n, const char *name, float v);

@@ -161,22 +161,7 @@ int kiln_match_add(const kiln_graph *g, const kiln_uses *u, int v, int *other)
  * fused kernels run ONNX kernels on the node's attributes). */
 static kiln_status set_fused_op(kiln_graph *g, int n, const char *op)
 {
-    kiln_node *node = &g->nodes[n];
-    if (is_kiln_op(node, op))
-        return KILN_OK;
-    char *t = malloc(strlen(op) + 1), *d = malloc(sizeof KILN_DOMAIN);
-    if (!t || !d) {
-        free(t);
-        free(d);
-        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "fusion: out of memory");
-    }
-    strcpy(t, op);
-    strcpy(d, KILN_DOMAIN);
-    free(node->op_type);
-    free(node->domain);
-    node->op_type = t;
-    node->domain = d;
-    return KILN_OK;
+    return is_kiln_op(&g->nodes[n], op) ? KILN_OK : kiln_node_set_op(g, n, op, KILN_DOMAIN);
 }
 
 /* Kills the nodes first..last of a fused pattern and hands the pattern's

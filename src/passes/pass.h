@@ -52,6 +52,15 @@ kiln_status kiln_pass_fuse_add_activation(kiln_pass_ctx *ctx, int *changed);
 kiln_status kiln_pass_fuse_layernorm(kiln_pass_ctx *ctx, int *changed);
 kiln_status kiln_pass_fuse_gelu(kiln_pass_ctx *ctx, int *changed);
 kiln_status kiln_pass_fuse_attention(kiln_pass_ctx *ctx, int *changed);
+/* Not in the fixed-point list: see kiln_apply_layout. */
+kiln_status kiln_pass_layout_nhwc(kiln_pass_ctx *ctx, int *changed);
+
+/* Puts an optimized graph's convolutions (and the ops between them) into
+ * `layout` (KILN_LAYOUT_NHWC; NCHW leaves the graph as it is), then removes
+ * what that left dead and infers shapes again. *converted (may be NULL)
+ * gets whether anything changed. */
+kiln_status kiln_apply_layout(kiln_graph *g, const kiln_eval_hook *eval, kiln_opt_report *report,
+                              kiln_layout layout, int *converted);
 
 /* Helpers shared by passes */
 /* The node's constant input k (NULL when absent or not constant). */

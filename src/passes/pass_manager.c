@@ -114,6 +114,28 @@ kiln_status kiln_optimize(kiln_graph *g, const kiln_eval_hook *eval, kiln_opt_re
     return KILN_OK;
 }
 
+kiln_status kiln_apply_layout(kiln_graph *g, const kiln_eval_hook *eval, kiln_opt_report *report,
+                              kiln_layout layout, int *converted)
+{
+    kiln_pass_ctx ctx = {.g = g, .eval = *eval, .report = report, .max_fold_bytes = (size_t)256 << 20};
+    int changed = 0, dead = 0;
+    if (layout == KILN_LAYOUT_NHWC && !has_subgraphs(g))
+        KILN_TRY(kiln_pass_layout_nhwc(&ctx, &changed));
+    if (changed) {
+        KILN_TRY(kiln_graph_compact(g));
+        ctx.report = NULL; /* the transposes no one reads are the pass's own business */
+        KILN_TRY(kiln_pass_dead_nodes(&ctx, &dead));
+        KILN_TRY(kiln_graph_compact(g));
+        KILN_TRY(kiln_graph_verify(g, NULL));
+        KILN_TRY(kiln_graph_infer_shapes(g, eval, 1));
+        if (report)
+            report->nodes_after = live_nodes(g);
+    }
+    if (converted)
+        *converted = changed;
+    return KILN_OK;
+}
+
 const kiln_tensor *kiln_pass_const_input(const kiln_graph *g, const kiln_node *n, int k)
 {
     if (k >= n->n_inputs || n->inputs[k] < 0)

@@ -15,6 +15,7 @@ static const struct {
 } registry[] = {
     {"Conv", kiln_cpu_conv_tactics},
     {"FusedConv", kiln_cpu_fused_conv_tactics},
+    {"NhwcConv", kiln_cpu_nhwc_conv_tactics},
 };
 
 const kiln_tactic *kiln_tactics_for(const char *op_type, int *count)

@@ -70,11 +70,18 @@ def test_sample():
     r = expect(["compare", SAMPLE, "--shape", "input=2x3x64x64"], 0, "kiln compare: PASS", "sample passes")
     check(re.search(r"logits +float32 +2x10 +max abs \S+ +max rel \S+ +rel L2 \S+ +PASS", r.stdout),
           f"per-output line: {r.stdout}")
-    r = expect(["compare", SAMPLE, "--per-layer"], 0, "no layer diverges", "sample --per-layer passes")
+    r = expect(["compare", SAMPLE, "--per-layer", "--layout", "nchw"], 0, "no layer diverges",
+               "sample --per-layer passes")
     for name in ["/GlobalAveragePool_1", "/Gemm_1", "/Conv_1"]:
         check(name in r.stdout, f"--per-layer lists {name}")
     check(re.search(r"/Conv_1 +FusedConv +relu_1 .* ok", r.stdout),
           "a fused convolution's output keeps the absorbed Relu's name and is compared with it")
+    # channels-last: each convolution's [N, H, W, C] output is compared with the reference's NCHW tensor
+    r = expect(["compare", SAMPLE, "--per-layer", "--layout", "nhwc", "--shape", "input=2x3x64x64"], 0,
+               "no layer diverges", "sample --per-layer --layout nhwc passes")
+    for conv in ("1", "2", "3"):
+        check(re.search(rf"/Conv_{conv} +NhwcConv +relu_{conv}\.nhwc__\d+ .* ok", r.stdout),
+              f"channels-last /Conv_{conv} is compared with the reference's relu_{conv}:\n{r.stdout}")
     x = np.random.default_rng(3).standard_normal((1, 3, 64, 64)).astype(np.float32)
     np.save(os.path.join(TMP, "x.npy"), x)
     expect(["compare", SAMPLE, "--input", f"input={TMP}/x.npy", "--seed", "4"], 0, "PASS", "sample with --input")
@@ -82,8 +89,8 @@ def test_sample():
 
 def test_rounding_tolerance():
     """Folding BatchNorm into the convolutions changes rounding: exact comparison fails downstream."""
-    r = expect(["compare", SAMPLE, "--atol", "0", "--rtol", "0", "--per-layer"], 1, "kiln compare: FAIL",
-               "sample with zero tolerance")
+    r = expect(["compare", SAMPLE, "--atol", "0", "--rtol", "0", "--per-layer", "--layout", "nchw"], 1,
+               "kiln compare: FAIL", "sample with zero tolerance")
     check(first_divergence(r.stdout) == ("/Conv_1", "FusedConv", "relu_1"),
           f"zero tolerance: first divergent layer: {first_divergence(r.stdout)}")
     expect(["compare", SAMPLE, "--atol", "0", "--rtol", "1e-3"], 0, "PASS", "sample with rtol only")

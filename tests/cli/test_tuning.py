@@ -34,7 +34,8 @@ def layer_tactics(engine):
 
 def build(tmp, name, *extra):
     engine = os.path.join(tmp, name)
-    r = kiln("build", MODEL, "-o", engine, "--shape", SHAPE, *extra)
+    # the NCHW convolutions' tactics (test_layout.py covers the channels-last ones)
+    r = kiln("build", MODEL, "-o", engine, "--shape", SHAPE, "--layout", "nchw", *extra)
     check(r.returncode == 0, f"build {name}: {r.stderr.strip()}")
     check(r.stderr == "", f"build {name} prints nothing on stderr when it is not a terminal: {r.stderr!r}")
     return engine, r.stdout
@@ -42,7 +43,7 @@ def build(tmp, name, *extra):
 
 def run_outputs(tmp, model, name):
     out = os.path.join(tmp, name)
-    r = kiln("run", model, "--shape", SHAPE, "--seed", "3", "--output-dir", out)
+    r = kiln("run", model, "--shape", SHAPE, "--seed", "3", "--output-dir", out, "--layout", "nchw")
     check(r.returncode == 0, f"run {model}: {r.stderr.strip()}")
     return np.load(os.path.join(out, "logits.npy"))
 

@@ -23,6 +23,7 @@ static void test_arguments(void)
     int64_t bad[] = {-1, 3};
     CHECK_ERR(kiln_builder_config_set_input_shape(cfg, "input", 2, bad), KILN_ERR_INVALID_ARGUMENT, "dim 0");
     CHECK_ERR(kiln_builder_config_set_precision(cfg, KILN_PRECISION_INT8), KILN_ERR_UNSUPPORTED, "precision");
+    CHECK_ERR(kiln_builder_config_set_layout(cfg, (kiln_layout)7), KILN_ERR_INVALID_ARGUMENT, "layout");
     kiln_builder_config_free(cfg);
     CHECK(kiln_status_name(KILN_ERR_SHAPE) != NULL);
     CHECK(!strcmp(kiln_dtype_name(KILN_BFLOAT16), "bfloat16"));

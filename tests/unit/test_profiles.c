@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/api_internal.h"
 #include "kiln.h"
@@ -24,7 +25,7 @@ static kiln_status set_batch_bounds(kiln_builder_config *cfg, int p, int64_t lo,
 }
 
 /* Profile 0: batch 1..4 (opt 2); profile 1: batch 5..16 (opt 8). */
-static kiln_status build_two(const kiln_network *net, kiln_engine **out)
+static kiln_status build_two_in(const kiln_network *net, kiln_layout layout, kiln_engine **out)
 {
     kiln_builder_config *cfg = NULL;
     int p0 = -1, p1 = -1;
@@ -40,9 +41,16 @@ static kiln_status build_two(const kiln_network *net, kiln_engine **out)
     if (st == KILN_OK && (p0 != 0 || p1 != 1))
         st = KILN_ERR_INTERNAL;
     if (st == KILN_OK)
+        st = kiln_builder_config_set_layout(cfg, layout);
+    if (st == KILN_OK)
         st = kiln_engine_build(net, cfg, out);
     kiln_builder_config_free(cfg);
     return st;
+}
+
+static kiln_status build_two(const kiln_network *net, kiln_engine **out)
+{
+    return build_two_in(net, KILN_LAYOUT_NCHW, out);
 }
 
 static float *image_batch(int64_t batch)
@@ -308,6 +316,29 @@ static void test_tactics_per_profile(kiln_engine *engine, kiln_engine *ref, cons
     kiln_engine_free(loaded);
 }
 
+/* The channels-last engine with the same two profiles: its convolutions
+ * are NhwcConv layers, and every batch in either profile gives the
+ * reference's logits. */
+static void test_channels_last(const kiln_network *net, kiln_engine *ref)
+{
+    kiln_engine *e = NULL;
+    CHECK(build_two_in(net, KILN_LAYOUT_NHWC, &e) == KILN_OK);
+    if (!e)
+        return;
+    int layers = 0, nhwc = 0, nchw = 0;
+    CHECK(kiln_engine_num_layers(e, &layers) == KILN_OK);
+    for (int i = 0; i < layers; i++) {
+        kiln_node_info info;
+        CHECK(kiln_engine_layer(e, i, &info) == KILN_OK);
+        nhwc += !strcmp(info.op_type, "NhwcConv");
+        nchw += !strcmp(info.op_type, "Conv") || !strcmp(info.op_type, "FusedConv");
+    }
+    CHECK(nhwc > 0 && nchw == 0);
+    for (int64_t batch = 1; batch <= 16; batch += 5)
+        CHECK(same_logits(e, ref, batch));
+    kiln_engine_free(e);
+}
+
 int main(void)
 {
     kiln_network *net = NULL;
@@ -325,6 +356,7 @@ int main(void)
         test_round_trip(engine, ref);
         test_opt_graph(engine);
         test_tactics_per_profile(engine, ref, net);
+        test_channels_last(net, ref);
     }
     test_bad_profiles(net);
     kiln_engine_free(engine);

@@ -56,6 +56,7 @@ typedef struct cli_inputs {
     struct kiln_tensor *file_data; /* per --input: the file once read (for the build's shapes), until
                                     * cli_inputs_prepare takes it over */
     struct kiln_tensor *tensors;   /* from cli_inputs_prepare: one per engine input, in its order */
+    int layout;                    /* --layout for a build from an .onnx file (kiln_layout) */
 } cli_inputs;
 
 /* Room for the flags of argc arguments; 0 when out of memory. */
@@ -82,6 +83,8 @@ int cli_parse_args(int argc, char **argv, const char *cmd, cli_inputs *in, const
  * --shape or --seed: 1 taken, 0 not an input flag, -1 malformed (message
  * printed, prefixed "kiln CMD:"). */
 int cli_inputs_arg(cli_inputs *in, const char *cmd, const char *arg, const char *val);
+/* --layout auto|nchw|nhwc; 0 (message printed) when val is none of them. */
+int cli_parse_layout(const char *cmd, const char *val, int *layout);
 /* Fixes the --shape shapes in a build config; 0 or CLI_EXIT_FAIL. */
 int cli_inputs_configure(const cli_inputs *in, kiln_builder_config *cfg);
 /* Loads the .npy files and makes deterministic random data for the other

@@ -75,6 +75,8 @@ int cli_inputs_arg(cli_inputs *in, const char *cmd, const char *arg, const char 
     }
     if (!strcmp(arg, "--shape"))
         return parse_shape_arg(in, cmd, val);
+    if (!strcmp(arg, "--layout"))
+        return cli_parse_layout(cmd, val, &in->layout) ? 1 : -1;
     if (!strcmp(arg, "--seed")) {
         char *end;
         in->seed = strtoull(val, &end, 10);
@@ -132,8 +134,23 @@ int cli_parse_args(int argc, char **argv, const char *cmd, cli_inputs *in, const
     return 1;
 }
 
+int cli_parse_layout(const char *cmd, const char *val, int *layout)
+{
+    static const char *const names[] = {"auto", "nchw", "nhwc"};
+    static const int layouts[] = {KILN_LAYOUT_AUTO, KILN_LAYOUT_NCHW, KILN_LAYOUT_NHWC};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(val, names[i])) {
+            *layout = layouts[i];
+            return 1;
+        }
+    fprintf(stderr, "kiln %s: --layout takes auto, nchw or nhwc, got '%s'\n", cmd, val);
+    return 0;
+}
+
 int cli_inputs_configure(const cli_inputs *in, kiln_builder_config *cfg)
 {
+    if (kiln_builder_config_set_layout(cfg, (kiln_layout)in->layout) != KILN_OK)
+        return cli_fail("--layout");
     for (int s = 0; s < in->n_shapes; s++)
         if (kiln_builder_config_set_input_shape(cfg, in->shape_names[s], in->shape_ranks[s], in->shape_dims[s]) !=
             KILN_OK)

@@ -14,7 +14,7 @@ void usage_build(FILE *f)
     fprintf(f, "usage: kiln build MODEL -o ENGINE [--shape NAME=DIMS]... [--optimization-level N]\n"
                "                  [--profile NAME=MIN:OPT:MAX[,NAME=MIN:OPT:MAX...]]...\n"
                "                  [--workspace SIZE] [--tactic-sources LIST] [--timing-cache FILE]\n"
-               "                  [--no-tune] [--threads N] [--verbose]\n\n"
+               "                  [--layout auto|nchw|nhwc] [--no-tune] [--threads N] [--verbose]\n\n"
                "Builds an engine for this machine from MODEL (an .onnx file) and writes it to ENGINE. The engine\n"
                "file holds the optimized graph, its weights, the build options and the device it was built for;\n"
                "`kiln run` and `kiln inspect` take it in place of the model.\n\n"
@@ -31,6 +31,10 @@ void usage_build(FILE *f)
                "  --workspace SIZE        scratch memory tactics may use: bytes, or with K, M or G (default 1G)\n"
                "  --tactic-sources LIST   comma-separated sources tactics may come from: kiln, openblas, onednn,\n"
                "                          cudnn, cublaslt (default: all)\n"
+               "  --layout L              where convolutions keep channels: nchw (as the model has them), nhwc\n"
+               "                          (channels-last: convolutions and the pools and elementwise ops between\n"
+               "                          them, transposes only at the ends) or auto (default: build both, time\n"
+               "                          whole runs on this machine, keep the faster; nchw without tuning)\n"
                "  --no-tune               skip the autotuner: every layer keeps the reference kernel (by default\n"
                "                          the tactics of each layer with fixed shapes are timed, the fastest kept)\n"
                "  --timing-cache FILE     read tactic timings from FILE before tuning and write them after\n"
@@ -180,6 +184,12 @@ static int apply_option(kiln_builder_config *cfg, const char *opt, const char *v
         return kiln_builder_config_set_tactic_sources(cfg, mask) || kiln_builder_config_set_autotune(cfg, 1)
                    ? cli_fail("--tactic-sources")
                    : 0;
+    }
+    if (!strcmp(opt, "--layout")) {
+        int layout;
+        if (!cli_parse_layout("build", val, &layout))
+            return CLI_EXIT_USAGE;
+        return kiln_builder_config_set_layout(cfg, (kiln_layout)layout) ? cli_fail("--layout") : 0;
     }
     if (!strcmp(opt, "--threads")) {
         int n;

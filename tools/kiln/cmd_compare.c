@@ -5,7 +5,9 @@
  * relative errors, the relative L2 error and pass/fail against atol/rtol.
  * With --per-layer every intermediate tensor both runs keep (same value
  * name) is compared too, in the engine's execution order, and the first
- * layer whose output diverges is named.
+ * layer whose output diverges is named. A channels-last tensor the layout
+ * pass made ("X.nhwc__K", [N, H, W, C]) is compared with the reference's X
+ * ([N, C, H, W]) in its order.
  *
  * --per-layer runs the engine twice: once to learn its value names, so that
  * the reference run keeps only the tensors the engine also has, then again
@@ -23,7 +25,7 @@
 void usage_compare(FILE *f)
 {
     fprintf(f, "usage: kiln compare MODEL_OR_ENGINE [--reference MODEL.onnx] [--input NAME=FILE.npy]...\n"
-               "                    [--shape NAME=DIMS]... [--atol A] [--rtol R] [--per-layer] [--seed N]\n\n"
+               "                    [--shape NAME=DIMS]... [--layout L] [--atol A] [--rtol R] [--per-layer] [--seed N]\n\n"
                "Runs the engine (MODEL built with every optimization, or an engine file from `kiln build`) and\n"
                "kiln's reference (the ONNX model built as imported, optimization level 0) on the same inputs,\n"
                "and prints per output the max absolute error, the max relative error, the relative L2 error\n"
@@ -34,6 +36,8 @@ void usage_compare(FILE *f)
                "  --reference MODEL.onnx the reference model (required for an engine file; default: MODEL\n"
                "                         itself). It must have the engine's input and output names\n"
                "  --input NAME=FILE.npy  feed input NAME from a .npy file to both runs\n"
+               "  --layout L             auto (default), nchw or nhwc: the layout MODEL is built in, as for\n"
+               "                         `kiln build` (the reference always keeps the model's own)\n"
                "  --shape NAME=DIMS      shape for input NAME, such as 1x3x224x224; fixes symbolic dims.\n"
                "                         Inputs without --input get deterministic random data of this shape\n"
                "                         (symbolic dims not given default to 1, with a note)\n"
@@ -44,7 +48,8 @@ void usage_compare(FILE *f)
                "                         and name the first layer whose output diverges; any diverging tensor\n"
                "                         then fails the comparison. Skipped: tensors fused away, and outputs of\n"
                "                         layers rewritten in place (same layer name, other op or inputs, as a\n"
-               "                         fusion or a folded BatchNormalization leaves them)\n"
+               "                         fusion or a folded BatchNormalization leaves them). A channels-last\n"
+               "                         tensor (NAME.nhwc__K) is compared with the reference's NAME\n"
                "  --seed N               seed of the random inputs (default 0)\n"
                "  --help                 this text\n");
 }
@@ -291,18 +296,39 @@ static int widen(int w, const char *s)
 }
 
 /* First engine run: the names of every layer output. */
+/* The reference name of a channels-last tensor "X.nhwc__K" (the layout
+ * pass's), into base; 0 for any other name. */
+static int twin_base(const char *name, char *base, size_t len)
+{
+    const char *tag = strstr(name, ".nhwc__");
+    if (!tag || !tag[7] || strspn(tag + 7, "0123456789") != strlen(tag + 7) || (size_t)(tag - name) >= len)
+        return 0;
+    memcpy(base, name, (size_t)(tag - name));
+    base[tag - name] = '\0';
+    return 1;
+}
+
+/* Remembers one engine value name (sorted later for engine_has). */
+static int add_name(layer_state *s, const char *name)
+{
+    if (!grow((void **)&s->names, &s->cap_names, s->n_names, sizeof *s->names) ||
+        !(s->names[s->n_names] = strdup(name)))
+        return 0;
+    s->n_names++;
+    return 1;
+}
+
 static int record_names(void *user, const kiln_node_info *layer, int n_outputs, const kiln_tensor_view *outputs)
 {
     layer_state *s = user;
     s->w_layer = widen(s->w_layer, layer->name ? layer->name : "");
     s->w_op = widen(s->w_op, layer->op_type);
     for (int k = 0; k < n_outputs; k++) {
+        char base[512];
         if (!outputs[k].name)
             continue;
-        if (!grow((void **)&s->names, &s->cap_names, s->n_names, sizeof *s->names) ||
-            !(s->names[s->n_names] = strdup(outputs[k].name)))
+        if (!add_name(s, outputs[k].name) || (twin_base(outputs[k].name, base, sizeof base) && !add_name(s, base)))
             return s->oom = 1;
-        s->n_names++;
         s->w_output = widen(s->w_output, outputs[k].name);
     }
     return 0;
@@ -393,9 +419,35 @@ static void note_failure(layer_state *s, const kiln_node_info *layer, const char
         s->oom = 1;
 }
 
+/* v ([N, H, W, C]) as [N, C, H, W] in a copy (*copy, to free); 0 when out
+ * of memory. */
+static int to_nchw(const kiln_tensor_view *v, kiln_tensor_view *out, void **copy)
+{
+    size_t es = kiln_dtype_size(v->dtype);
+    int64_t n = v->dims[0], h = v->dims[1], w = v->dims[2], c = v->dims[3];
+    char *dst = malloc(v->nbytes ? v->nbytes : 1);
+    const char *src = v->data;
+    if (!dst)
+        return 0;
+    for (int64_t i = 0; es && (size_t)((((i + 1) * h) * w) * c) * es <= v->nbytes && i < n; i++)
+        for (int64_t y = 0; y < h; y++)
+            for (int64_t x = 0; x < w; x++)
+                for (int64_t k = 0; k < c; k++)
+                    memcpy(dst + (size_t)(((i * c + k) * h + y) * w + x) * es,
+                           src + (size_t)(((i * h + y) * w + x) * c + k) * es, es);
+    *out = *v;
+    int64_t dims[4] = {n, c, h, w};
+    memcpy(out->dims, dims, sizeof dims);
+    out->data = dst;
+    *copy = dst;
+    return 1;
+}
+
 static void compare_output(layer_state *s, const kiln_node_info *layer, const kiln_tensor_view *v)
 {
+    char base[512];
     const kept_tensor *kt = find_kept(s, v->name);
+    int twin = !kt && v->rank == 4 && twin_base(v->name, base, sizeof base) && (kt = find_kept(s, base));
     const char *lname = layer->name ? layer->name : "";
     printf("  %4d  %-*s  %-*s  %-*s  ", s->layer, s->w_layer, lname, s->w_op, layer->op_type, s->w_output, v->name);
     if (!kt) {
@@ -403,15 +455,22 @@ static void compare_output(layer_state *s, const kiln_node_info *layer, const ki
         printf("%10s  %10s  skip (not in reference)\n", "-", "-");
         return;
     }
-    if (rewritten(kt, layer)) {
+    /* a layer moved to channels-last computes what it did unless it also took other inputs */
+    if (twin ? !strcmp(kt->layer, lname) && kt->n_inputs != layer->n_inputs : rewritten(kt, layer)) {
         s->n_rewritten++;
         printf("%10s  %10s  skip (rewritten from %s)\n", "-", "-", kt->op);
         return;
     }
-    kiln_tensor_view ref = {kt->name, kt->t.dtype, kt->t.rank, {0}, kt->t.data, kt->t.nbytes};
+    kiln_tensor_view ref = {kt->name, kt->t.dtype, kt->t.rank, {0}, kt->t.data, kt->t.nbytes}, ev = *v;
     memcpy(ref.dims, kt->t.dims, sizeof ref.dims);
+    void *copy = NULL;
+    if (twin && !to_nchw(v, &ev, &copy)) {
+        s->oom = 1;
+        return;
+    }
     tensor_diff d;
-    diff_views(v, &ref, s->args->atol, s->args->rtol, &d);
+    diff_views(&ev, &ref, s->args->atol, s->args->rtol, &d);
+    free(copy);
     s->n_compared++;
     if (d.problem[0])
         printf("%10s  %10s  FAIL (%s)\n", "-", "-", d.problem);

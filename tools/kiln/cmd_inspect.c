@@ -12,7 +12,7 @@
 
 void usage_inspect(FILE *f)
 {
-    fprintf(f, "usage: kiln inspect MODEL [--optimized] [--shape NAME=DIMS]...\n"
+    fprintf(f, "usage: kiln inspect MODEL [--optimized] [--layout L] [--shape NAME=DIMS]...\n"
                "       kiln inspect ENGINE\n\n"
                "Prints the model's inputs and outputs (dtype and shape; symbolic dims by name), a histogram of\n"
                "its ops, a line 'nodes: N', the parameter count and an estimate of the FLOPs of one run.\n"
@@ -22,6 +22,7 @@ void usage_inspect(FILE *f)
                "  --optimized          also build the engine and print the node count before and after the\n"
                "                       optimizer, every rewrite it made (folds and fusions by name), and a\n"
                "                       line 'layers: N' with the executed layers\n"
+               "  --layout L           with --optimized: auto (default), nchw or nhwc, as for `kiln build`\n"
                "  --shape NAME=DIMS    fix input NAME's shape (such as 1x3x224x224): the FLOPs are counted at\n"
                "                       these shapes, and with --optimized shape subgraphs fold\n"
                "  --help               this text\n");
@@ -210,6 +211,14 @@ int cmd_inspect(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--optimized")) {
             optimized = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--layout") && i + 1 < argc) {
+            int layout;
+            if (!cli_parse_layout("inspect", argv[++i], &layout))
+                rc = CLI_EXIT_USAGE;
+            else if (kiln_builder_config_set_layout(cfg, (kiln_layout)layout) != KILN_OK)
+                rc = cli_fail("--layout");
             continue;
         }
         if (!strcmp(argv[i], "--shape") && i + 1 < argc) {

@@ -16,11 +16,13 @@
 void usage_run(FILE *f)
 {
     fprintf(f, "usage: kiln run MODEL [--input NAME=FILE.npy]... [--shape NAME=DIMS]... [--output-dir DIR]\n"
-               "                 [--iterations N] [--seed N] [--threads N] [--optimization-level N]\n\n"
+               "                 [--iterations N] [--seed N] [--threads N] [--optimization-level N] [--layout L]\n\n"
                "Runs MODEL (an .onnx file, or an engine file from `kiln build`) once per iteration and prints\n"
                "one timing line.\n\n"
                "options:\n"
                "  --input NAME=FILE.npy  feed input NAME from a .npy file (its dtype must match the model)\n"
+               "  --layout L             where an .onnx MODEL's convolutions keep channels: auto (default),\n"
+               "                         nchw or nhwc (see kiln build --help)\n"
                "  --shape NAME=DIMS      shape for input NAME, such as 1x3x224x224; fixes symbolic dims.\n"
                "                         Inputs without --input get deterministic random data of this shape\n"
                "                         (symbolic dims not given default to 1, with a note)\n"

@@ -11,7 +11,7 @@
 static const kiln_cpu_kernel *const families[] = {
     kiln_cpu_elementwise, kiln_cpu_conv_pool, kiln_cpu_linalg,     kiln_cpu_norm_attention,
     kiln_cpu_tensor,      kiln_cpu_reduce,    kiln_cpu_cast_quant, kiln_cpu_resize_sample,
-    kiln_cpu_recurrent,   kiln_cpu_fused_conv, kiln_cpu_fused_matmul,
+    kiln_cpu_recurrent,   kiln_cpu_fused_conv, kiln_cpu_fused_matmul, kiln_cpu_nhwc_conv, kiln_cpu_nhwc_pool,
 };
 
 static const kiln_cpu_kernel *find_entry(const char *op)

@@ -26,6 +26,8 @@ extern const kiln_cpu_kernel kiln_cpu_resize_sample[];
 extern const kiln_cpu_kernel kiln_cpu_recurrent[];
 extern const kiln_cpu_kernel kiln_cpu_fused_conv[];
 extern const kiln_cpu_kernel kiln_cpu_fused_matmul[];
+extern const kiln_cpu_kernel kiln_cpu_nhwc_conv[];
+extern const kiln_cpu_kernel kiln_cpu_nhwc_pool[];
 
 /* The kernel for op, or NULL. */
 kiln_cpu_kernel_fn kiln_cpu_find_kernel(const char *op);

@@ -32,13 +32,18 @@ kiln_status kiln_ct_read(const kiln_op_ctx *ctx, int data, kiln_ct_conv *c)
     if (c->win.n != 2 || (b && kiln_tensor_numel(b) != c->filters) || y->rank != 4 ||
         memcmp(y->dims, want, sizeof want) != 0)
         return kiln_error(KILN_ERR_SHAPE, "conv tactics: inputs and output do not agree");
-    if (data) {
-        c->x = x->data;
-        c->w = w->data;
-        c->b = b ? b->data : NULL;
-        c->y = y->data;
-    }
+    if (data)
+        kiln_ct_set_data(c, x, w, b, y);
     return KILN_OK;
+}
+
+void kiln_ct_set_data(kiln_ct_conv *c, const kiln_tensor *x, const kiln_tensor *w, const kiln_tensor *b,
+                      const kiln_tensor *y)
+{
+    c->x = x->data;
+    c->w = w->data;
+    c->b = b ? b->data : NULL;
+    c->y = y->data;
 }
 
 bool kiln_ct_basic(const kiln_op_ctx *ctx, kiln_ct_conv *c)

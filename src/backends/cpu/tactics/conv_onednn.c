@@ -3,12 +3,15 @@
  * FusedConv: float32 2-D convolutions of any group count, stride, dilation
  * and padding.
  *
- * Layouts: activations stay NCHW at the tactic's boundary. The primitive is
- * created with format_tag_any for source and destination, so oneDNN picks
- * its fast blocked layout (nChw16c on AVX-512); the input is reordered into
- * it in the workspace and the result back to NCHW, each step skipped where
- * oneDNN chose plain NCHW. Weights are reordered once into the primitive's
- * layout and kept.
+ * Layouts: Conv and FusedConv keep activations NCHW at the tactic's
+ * boundary. Their primitive is created with format_tag_any for source and
+ * destination, so oneDNN picks its fast blocked layout (nChw16c on
+ * AVX-512); the input is reordered into it in the workspace and the result
+ * back to NCHW, each step skipped where oneDNN chose plain NCHW. NhwcConv
+ * (the channels-last layout pass's) is created on NHWC source and
+ * destination as they are: no reorder at all. Weights (OIHW, or NhwcConv's
+ * [KH, KW, C/group, M]) are reordered once into the primitive's layout and
+ * kept.
  *
  * Epilogue: FusedConv's residual becomes a `sum` post-op (the residual is
  * first written into the destination) and its activation an eltwise
@@ -39,6 +42,8 @@
 
 #ifdef KILN_HAVE_ONEDNN
 
+#include "backends/cpu/tactics/conv_nhwc.h"
+
 #include <dnnl.h>
 #include <dnnl_debug.h>
 #include <pthread.h>
@@ -65,13 +70,13 @@ int omp_get_max_threads(void);
 typedef struct dn_key {
     int64_t n, c, h, w, m, group;
     int64_t kernel[2], stride[2], dilation[2], pad_begin[2], pad_end[2];
-    int64_t bias, sum, threads, n_post;
+    int64_t nhwc, bias, sum, threads, n_post;
     int64_t alg[MAX_POST_OPS], alpha_bits[MAX_POST_OPS], beta_bits[MAX_POST_OPS];
 } dn_key;
 
 typedef struct dn_weights {
     struct dn_weights *next;
-    const float *user; /* the node's OIHW weights */
+    const float *user; /* the node's weights (OIHW, or NhwcConv's HWIO) */
     uint64_t fingerprint;
     float *data; /* in the primitive's layout */
     size_t bytes;
@@ -84,8 +89,8 @@ typedef struct dn_prim {
     dn_key key;
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t conv;
-    /* Reorders between NCHW / OIHW and the primitive's layouts; NULL where
-     * the primitive takes the plain layout itself. */
+    /* Reorders between the node's layouts and the primitive's; NULL where
+     * the primitive takes the node's layout itself. */
     dnnl_primitive_t src_in, dst_in, dst_out, w_in;
     dnnl_memory_desc_t src_user, w_user, b_user, dst_user, src, w, dst, scratch;
     size_t src_bytes, dst_bytes, scratch_bytes;
@@ -197,8 +202,10 @@ static bool map_activation(const kiln_epilogue *e, dn_key *k)
  * became post-ops (otherwise kiln's epilogue runs after). */
 static kiln_status read_node(const kiln_op_ctx *ctx, int data, kiln_ct_conv *c, dn_key *k, bool *mapped)
 {
-    KILN_TRY(kiln_ct_read(ctx, data, c));
+    int nhwc = strcmp(ctx->node->op_type, "NhwcConv") == 0;
+    KILN_TRY(nhwc ? kiln_ct_read_nhwc(ctx, data, c) : kiln_ct_read(ctx, data, c));
     memset(k, 0, sizeof *k);
+    k->nhwc = nhwc;
     k->n = c->batch;
     k->c = c->channels;
     k->h = c->win.in[0];
@@ -217,7 +224,7 @@ static kiln_status read_node(const kiln_op_ctx *ctx, int data, kiln_ct_conv *c, 
     k->bias = kiln_opt_in(ctx, 2) != NULL;
     k->threads = onednn_threads();
     *mapped = true;
-    if (strcmp(ctx->node->op_type, "FusedConv") != 0)
+    if (!nhwc && strcmp(ctx->node->op_type, "FusedConv") != 0)
         return KILN_OK;
     const kiln_tensor *z = kiln_opt_in(ctx, 3);
     if (z && (z->dtype != KILN_FLOAT32 || kiln_tensor_numel(z) != kiln_tensor_numel(ctx->out[0])))
@@ -290,21 +297,39 @@ static kiln_status post_ops_attr(const dn_key *k, dnnl_primitive_attr_t attr)
     return dn_check(s, "setting the post-ops");
 }
 
-/* The convolution descriptor: user layouts recorded in p, any layout for
- * the primitive's source, weights and destination. */
+/* NhwcConv's weights [KH, KW, C/group, M] described in oneDNN's logical
+ * order, (G,) O, I, H, W. */
+static kiln_status hwio_md(const dn_key *k, dnnl_memory_desc_t *md)
+{
+    int64_t cg = k->c / k->group, mg = k->m / k->group;
+    dnnl_dims_t d5 = {k->group, mg, cg, k->kernel[0], k->kernel[1]};
+    dnnl_dims_t s5 = {mg, 1, k->m, k->kernel[1] * cg * k->m, cg * k->m};
+    int grouped = k->group > 1;
+    return dn_check(dnnl_memory_desc_init_by_strides(md, grouped ? 5 : 4, grouped ? d5 : d5 + 1, dnnl_f32,
+                                                     grouped ? s5 : s5 + 1),
+                    "describing the weights");
+}
+
+/* The convolution descriptor: user layouts recorded in p; for NCHW any
+ * layout for the primitive's source and destination, for NHWC the user's;
+ * any layout for the weights. */
 static kiln_status conv_desc(const dn_key *k, const int64_t *out_hw, dn_prim *p, dnnl_convolution_desc_t *cd)
 {
     int64_t x[4] = {k->n, k->c, k->h, k->w}, y[4] = {k->n, k->m, out_hw[0], out_hw[1]}, b[1] = {k->m};
     int64_t w4[4] = {k->m, k->c / k->group, k->kernel[0], k->kernel[1]};
     int64_t w5[5] = {k->group, k->m / k->group, k->c / k->group, k->kernel[0], k->kernel[1]};
     int grouped = k->group > 1;
+    dnnl_format_tag_t act = k->nhwc ? dnnl_nhwc : dnnl_nchw, act_prim = k->nhwc ? dnnl_nhwc : dnnl_format_tag_any;
     dnnl_memory_desc_t src_any, w_any, dst_any;
-    KILN_TRY(plain_md(&p->src_user, 4, x, dnnl_nchw));
-    KILN_TRY(plain_md(&p->dst_user, 4, y, dnnl_nchw));
+    KILN_TRY(plain_md(&p->src_user, 4, x, act));
+    KILN_TRY(plain_md(&p->dst_user, 4, y, act));
     KILN_TRY(plain_md(&p->b_user, 1, b, dnnl_x));
-    KILN_TRY(grouped ? plain_md(&p->w_user, 5, w5, dnnl_goihw) : plain_md(&p->w_user, 4, w4, dnnl_oihw));
-    KILN_TRY(plain_md(&src_any, 4, x, dnnl_format_tag_any));
-    KILN_TRY(plain_md(&dst_any, 4, y, dnnl_format_tag_any));
+    if (k->nhwc)
+        KILN_TRY(hwio_md(k, &p->w_user));
+    else
+        KILN_TRY(grouped ? plain_md(&p->w_user, 5, w5, dnnl_goihw) : plain_md(&p->w_user, 4, w4, dnnl_oihw));
+    KILN_TRY(plain_md(&src_any, 4, x, act_prim));
+    KILN_TRY(plain_md(&dst_any, 4, y, act_prim));
     KILN_TRY(grouped ? plain_md(&w_any, 5, w5, dnnl_format_tag_any) : plain_md(&w_any, 4, w4, dnnl_format_tag_any));
     dnnl_dims_t strides = {k->stride[0], k->stride[1]}, dil = {k->dilation[0] - 1, k->dilation[1] - 1};
     dnnl_dims_t pad_l = {k->pad_begin[0], k->pad_begin[1]}, pad_r = {k->pad_end[0], k->pad_end[1]};
@@ -443,7 +468,7 @@ static kiln_status weights_fill(dn_prim *p, const kiln_ct_conv *c, uint64_t fp, 
 }
 
 /* The weights of c in p's layout, with a reference taken (NULL when the
- * primitive takes OIHW as it is); call with cache_lock held. */
+ * primitive takes the node's layout as it is); call with cache_lock held. */
 static kiln_status weights_get(dn_prim *p, const kiln_ct_conv *c, dn_weights **out)
 {
     *out = NULL;
@@ -610,6 +635,11 @@ kiln_status kiln_ct_onednn_conv(kiln_op_ctx *ctx, void *workspace)
 }
 
 kiln_status kiln_ct_onednn_fused(kiln_op_ctx *ctx, void *workspace)
+{
+    return onednn_run(ctx, workspace, 1);
+}
+
+kiln_status kiln_ct_onednn_nhwc(kiln_op_ctx *ctx, void *workspace)
 {
     return onednn_run(ctx, workspace, 1);
 }

@@ -26,6 +26,9 @@ typedef struct kiln_ct_conv {
 /* Fills c from the node (geometry only when data is 0); fails when the node
  * is not a float32 2-D convolution with known shapes. */
 kiln_status kiln_ct_read(const kiln_op_ctx *ctx, int data, kiln_ct_conv *c);
+/* Points c at the tensors' data (b may be NULL). */
+void kiln_ct_set_data(kiln_ct_conv *c, const kiln_tensor *x, const kiln_tensor *w, const kiln_tensor *b,
+                      const kiln_tensor *y);
 /* Whether the node is a float32 2-D convolution; fills c's geometry. */
 bool kiln_ct_basic(const kiln_op_ctx *ctx, kiln_ct_conv *c);
 
@@ -82,12 +85,18 @@ size_t kiln_ct_onednn_workspace(const kiln_op_ctx *ctx);
 void kiln_ct_onednn_forget(const void *weights);
 #define KILN_CT_ONEDNN_ENTRY(suffix)                                                                                   \
     {"conv_onednn", KILN_TACTIC_ONEDNN, kiln_ct_onednn_supports, kiln_ct_onednn_workspace, kiln_ct_onednn_##suffix},
+/* NhwcConv on oneDNN, channels-last in and out */
+kiln_status kiln_ct_onednn_nhwc(kiln_op_ctx *ctx, void *workspace);
+#define KILN_CT_ONEDNN_NHWC_ENTRY                                                                                      \
+    {"conv_nhwc_onednn", KILN_TACTIC_ONEDNN, kiln_ct_onednn_supports, kiln_ct_onednn_workspace, kiln_ct_onednn_nhwc},
 #else
 #define KILN_CT_ONEDNN_ENTRY(suffix)
+#define KILN_CT_ONEDNN_NHWC_ENTRY
 #endif
 
 /* The tables (NULL-named terminator), for the tactic registry. */
 extern const kiln_tactic kiln_cpu_conv_tactics[];
 extern const kiln_tactic kiln_cpu_fused_conv_tactics[];
+extern const kiln_tactic kiln_cpu_nhwc_conv_tactics[];
 
 #endif
