@@ -107,6 +107,9 @@ def parse_args():
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                     help="threads for both: kiln's --threads (and OMP_NUM_THREADS of its process), "
                          "intra_op_num_threads of ONNX Runtime (default: all logical CPUs, %(default)s)")
+    ap.add_argument("--layout", default="auto", choices=("auto", "nchw", "nhwc"),
+                    help="kiln build --layout: where convolutions keep channels; auto times both at build "
+                         "(default: %(default)s)")
     ap.add_argument("--models-dir",
                     help="folder with resnet50.onnx, mobilenetv2.onnx and bert_base.onnx; missing ones are "
                          "written there by tests/models/make_models.py (default: a temporary folder)")
@@ -235,7 +238,8 @@ def bench_config(args, label, model_path, dims, batch, work):
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "KILN_BENCH_THREADS": str(args.threads)}
     engine = work / "model.engine"
     print(f"{label} batch {batch}: " + sh([args.kiln, "build", str(model_path), "-o", str(engine), *shapes,
-                                          "--threads", str(args.threads)], env=env).strip(), flush=True)
+                                          "--threads", str(args.threads), "--layout", args.layout],
+                                         env=env).strip(), flush=True)
     res.inspect_gflop = kiln_inspect_flops(args.kiln, model_path, shapes)
     tactics = re.findall(r" tactic (\S+)", sh([args.kiln, "inspect", str(engine)]))
     res.tactics = ", ".join(f"{t} {tactics.count(t)}" for t in sorted(set(tactics), key=tactics.count, reverse=True))

@@ -4,7 +4,7 @@
 # build dependencies the machine lacks, such as protobuf-c and oneDNN), runs
 # the unit tests, then bench/cpu_peers.py with the given threads. Logs and
 # results go to $OUT (default out/host-bench).
-# usage: bench/host_cpu_peers.sh THREADS SECONDS_PER_CONFIG COMMIT [NOTE]
+# usage: [LAYOUT=auto|nchw|nhwc] bench/host_cpu_peers.sh THREADS SECONDS_PER_CONFIG COMMIT [NOTE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:?threads}
@@ -18,4 +18,4 @@ ctest --test-dir build-bench -R "unit" --output-on-failure > "$out/ctest.log" 2>
 tail -3 "$out/ctest.log"
 name=$(date +%F)-cpu-peers-$(hostname -s | tr -c 'a-zA-Z0-9\n' -)-${threads}t.md
 python3 bench/cpu_peers.py --kiln build-bench/kiln --threads "$threads" --seconds-per-config "$seconds" \
-  --commit "$commit" --models-dir "${MODELS_DIR:-/tmp/kiln-bench-models}" --out "$out/$name" --note "$note" 2>&1 | tee "$out/cpu_peers.log"
+  --commit "$commit" --layout "${LAYOUT:-auto}" --models-dir "${MODELS_DIR:-/tmp/kiln-bench-models}" --out "$out/$name" --note "$note" 2>&1 | tee "$out/cpu_peers.log"
