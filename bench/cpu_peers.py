@@ -16,10 +16,10 @@ the script
      error ||kiln - ort|| / ||ort|| <= --tol for every output); a configuration whose
      outputs do not match gets no speed, only the error;
   5. times both in short interleaved rounds until the configuration's time budget is
-     spent. A kiln round is one `kiln run ENGINE --input ... --iterations N
+     spent. A kiln round is one `kiln run ENGINE --input ... --warmup 1 --iterations N
      --output-dir DIR` process and its value is the mean that the CLI prints (engine
-     load is not included; the first of the N iterations is the process's first run,
-     since `kiln run` has no warm-up flag). An ONNX Runtime round is N timed
+     load and the process's first, untimed run are not included: the session on the
+     other side is warm too). An ONNX Runtime round is N timed
      `session.run` calls on the warm session and its value is their mean. N is chosen
      so that one side of a round takes about --round-seconds; the outputs of every
      kiln round are checked again. Rounds alternate which side goes first, so the two
@@ -185,7 +185,7 @@ def kiln_inspect_flops(kiln, model_path, shapes):
 
 def run_kiln(kiln, engine, input_args, iterations, out_dir, env):
     """One `kiln run` process; returns the (mean, best) milliseconds the CLI prints."""
-    out = sh([kiln, "run", str(engine), *input_args, "--iterations", str(iterations), "--threads",
+    out = sh([kiln, "run", str(engine), *input_args, "--warmup", "1", "--iterations", str(iterations), "--threads",
               env["KILN_BENCH_THREADS"], "--output-dir", str(out_dir)], env=env)
     m = KILN_RUN_LINE.search(out)
     if not m or int(m.group(3)) != iterations:
@@ -388,9 +388,9 @@ def write_markdown(path, args, info, results):
         "the warm-up and after every timed kiln process), else no speed is reported. Then "
         f"interleaved rounds (alternating which side goes first) for {args.seconds_per_config:g} s, at least "
         f"{args.min_rounds}: a kiln round is one "
-        "`kiln run ENGINE --input ... --iterations N` process and its value is the mean the CLI prints "
-        "(engine load excluded; the CLI has no warm-up flag, so the process's first, cold iteration is "
-        "one of the N); an ONNX Runtime round is N timed `session.run` calls and its value is their mean. "
+        "`kiln run ENGINE --input ... --warmup 1 --iterations N` process and its value is the mean the CLI "
+        "prints (engine load and the process's first, untimed run excluded, as the ORT session is warm); an "
+        "ONNX Runtime round is N timed `session.run` calls and its value is their mean. "
         f"N is chosen so that one side of a round takes about {args.round_seconds:g} s, so the two sides of "
         "a round see nearly the same background load. "
         "Latency below is the median of the round values with (first–third quartile) over rounds; items/s and "

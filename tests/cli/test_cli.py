@@ -32,7 +32,8 @@ def test_help_and_version():
     r = kiln("--help")
     check(r.returncode == 0 and "run" in r.stdout and "inspect" in r.stdout, "--help lists commands")
     r = kiln("run", "--help")
-    for flag in ["--input", "--shape", "--output-dir", "--iterations", "--seed", "--optimization-level"]:
+    for flag in ["--input", "--shape", "--output-dir", "--iterations", "--warmup", "--seed", "--optimization-level",
+                 "--layout"]:
         check(flag in r.stdout, f"run --help describes {flag}")
     r = kiln("build", "--help")
     for flag in ["--output", "--shape", "--optimization-level", "--workspace", "--tactic-sources"]:
@@ -65,6 +66,8 @@ def test_run_and_inspect(tmp):
     np.save(os.path.join(tmp, "x.npy"), x)
     r = kiln("run", SAMPLE, "--input", f"input={tmp}/x.npy", "--output-dir", out + "3", "--iterations", "3")
     check(r.returncode == 0 and "3 iterations" in r.stdout, f"run with --input: {r.stdout} {r.stderr}")
+    r = kiln("run", SAMPLE, "--input", f"input={tmp}/x.npy", "--warmup", "2", "--iterations", "3")
+    check(r.returncode == 0 and "over 3 iterations" in r.stdout, f"run --warmup 2: {r.stdout} {r.stderr}")
     import onnxruntime as ort
     ref = ort.InferenceSession(SAMPLE, providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
     got = np.load(os.path.join(out + "3", "logits.npy"))
@@ -133,6 +136,7 @@ def test_bad_inputs(tmp):
     expect_error(["run", SAMPLE, "--shape", "input=axb"], 2, "--shape takes", "malformed --shape")
     expect_error(["run", SAMPLE, "--shape", "input=1000000000x3x64x64"], 1, "over the limit", "absurd shape")
     expect_error(["run", SAMPLE, "--iterations", "0"], 2, "--iterations", "bad --iterations")
+    expect_error(["run", SAMPLE, "--warmup", "-1"], 2, "--warmup", "bad --warmup")
     expect_error(["run", SAMPLE, "--bogus"], 2, "unexpected argument", "unknown flag")
     unknown = os.path.join(tmp, "unknown_op.onnx")
     tiny_model(unknown, op="FooBar")

@@ -16,7 +16,8 @@
 void usage_run(FILE *f)
 {
     fprintf(f, "usage: kiln run MODEL [--input NAME=FILE.npy]... [--shape NAME=DIMS]... [--output-dir DIR]\n"
-               "                 [--iterations N] [--seed N] [--threads N] [--optimization-level N] [--layout L]\n\n"
+               "                 [--iterations N] [--warmup N] [--seed N] [--threads N] [--optimization-level N]\n"
+               "                 [--layout L]\n\n"
                "Runs MODEL (an .onnx file, or an engine file from `kiln build`) once per iteration and prints\n"
                "one timing line.\n\n"
                "options:\n"
@@ -29,6 +30,7 @@ void usage_run(FILE *f)
                "  --output-dir DIR       write every output as DIR/<output name>.npy in the model's dtype\n"
                "                         ('/' and '\\\\' in names become '_')\n"
                "  --iterations N         run N times (default 1); the summary reports the mean and the best\n"
+               "  --warmup N             run N untimed times first (default 0)\n"
                "  --seed N               seed of the random inputs (default 0)\n"
                "  --threads N            CPU threads (default: every CPU this process may use)\n"
                "  --optimization-level N 0: run the graph as imported; 1 (default): optimize it first\n"
@@ -39,6 +41,7 @@ typedef struct run_args {
     const char *model;
     const char *out_dir;
     int iterations;
+    int warmup;
     int threads;
     int opt_level;
     cli_inputs inputs;
@@ -54,6 +57,8 @@ static int parse_run_flag(void *args, const char *arg, const char *val)
         a->out_dir = val;
     } else if (!strcmp(arg, "--iterations")) {
         return cli_parse_count("run", arg, val, 1, 1000000, &a->iterations) ? CLI_FLAG_VALUE : -1;
+    } else if (!strcmp(arg, "--warmup")) {
+        return cli_parse_count("run", arg, val, 0, 1000000, &a->warmup) ? CLI_FLAG_VALUE : -1;
     } else if (!strcmp(arg, "--threads")) {
         return cli_parse_count("run", arg, val, 1, 256, &a->threads) ? CLI_FLAG_VALUE : -1;
     } else if (!strcmp(arg, "--optimization-level")) {
@@ -118,11 +123,13 @@ static int run_model(run_args *a)
     if (!rc)
         rc = cli_inputs_bind(&a->inputs, engine, ctx, a->model);
     kiln_engine_num_io(engine, 1, &n_out);
-    for (int it = 0; !rc && it < a->iterations; it++) {
+    for (int it = -a->warmup; !rc && it < a->iterations; it++) {
         double s = cli_now_ms();
         if (kiln_context_run(ctx) != KILN_OK)
             rc = cli_fail(a->model);
         double dt = cli_now_ms() - s;
+        if (it < 0)
+            continue; /* untimed */
         total += dt;
         best = dt < best ? dt : best;
     }
