@@ -115,34 +115,41 @@ static kiln_status time_engines(kiln_engine *const *e, double *ms)
     return st;
 }
 
+/* *out = e, with `line` (unless empty) added to its optimizer report. */
+static kiln_status keep(kiln_engine *e, const char *line, kiln_engine **out)
+{
+    kiln_pass_ctx ctx = {.g = e->graph, .report = &e->report};
+    kiln_status st = line[0] ? kiln_pass_record(&ctx, "%s", line) : KILN_OK;
+    if (st != KILN_OK) {
+        kiln_engine_destroy(e);
+        return st;
+    }
+    *out = e;
+    return KILN_OK;
+}
+
 kiln_status kiln_engine_build_auto_layout(const kiln_network *network, const kiln_builder_config *config,
                                           kiln_engine **out)
 {
     kiln_engine *e[2] = {NULL, NULL}; /* NCHW, NHWC */
-    KILN_TRY(kiln_engine_build_layout(network, config, KILN_LAYOUT_NHWC, 1, &e[1]));
+    char line[1024] = "";
+    /* a channels-last candidate that fails to build leaves the model's own layout */
+    if (kiln_engine_build_layout(network, config, KILN_LAYOUT_NHWC, 1, &e[1]) != KILN_OK)
+        snprintf(line, sizeof line, "layout: NCHW; the NHWC candidate failed to build: %s", kiln_last_error());
     kiln_status st = kiln_engine_build_layout(network, config, KILN_LAYOUT_NCHW, 0, &e[0]);
     if (st != KILN_OK || !e[1]) {
         if (e[1])
             kiln_engine_destroy(e[1]);
-        *out = e[0];
-        return st;
+        return st == KILN_OK ? keep(e[0], line, out) : st;
     }
     double ms[2];
     kiln_status timed = time_engines(e, ms);
-    int keep = timed == KILN_OK && ms[1] < ms[0];
-    char line[1024];
+    int faster = timed == KILN_OK && ms[1] < ms[0];
     if (timed == KILN_OK)
         snprintf(line, sizeof line, "layout: %s, measured at build: NHWC %.3f ms a run, NCHW %.3f ms",
-                 keep ? "NHWC" : "NCHW", ms[1], ms[0]);
+                 faster ? "NHWC" : "NCHW", ms[1], ms[0]);
     else
         snprintf(line, sizeof line, "layout: NCHW; the layouts could not be timed: %s", kiln_last_error());
-    kiln_engine_destroy(e[1 - keep]);
-    kiln_pass_ctx ctx = {.g = e[keep]->graph, .report = &e[keep]->report};
-    st = kiln_pass_record(&ctx, "%s", line);
-    if (st != KILN_OK) {
-        kiln_engine_destroy(e[keep]);
-        return st;
-    }
-    *out = e[keep];
-    return KILN_OK;
+    kiln_engine_destroy(e[1 - faster]);
+    return keep(e[faster], line, out);
 }
