@@ -419,23 +419,27 @@ static void note_failure(layer_state *s, const kiln_node_info *layer, const char
         s->oom = 1;
 }
 
-/* v ([N, H, W, C]) as [N, C, H, W] in a copy (*copy, to free); 0 when out
- * of memory. */
+/* v ([N, H, W, C]) as [N, C, H, W] in a copy (*copy, to free; NULL and v
+ * as it is when its bytes do not match its shape, which the comparison
+ * then reports); 0 when out of memory. */
 static int to_nchw(const kiln_tensor_view *v, kiln_tensor_view *out, void **copy)
 {
     size_t es = kiln_dtype_size(v->dtype);
     int64_t n = v->dims[0], h = v->dims[1], w = v->dims[2], c = v->dims[3];
+    *out = *v;
+    *copy = NULL;
+    if (!es || (size_t)(n * h * w * c) * es != v->nbytes)
+        return 1;
     char *dst = malloc(v->nbytes ? v->nbytes : 1);
     const char *src = v->data;
     if (!dst)
         return 0;
-    for (int64_t i = 0; es && (size_t)((((i + 1) * h) * w) * c) * es <= v->nbytes && i < n; i++)
+    for (int64_t i = 0; i < n; i++)
         for (int64_t y = 0; y < h; y++)
             for (int64_t x = 0; x < w; x++)
                 for (int64_t k = 0; k < c; k++)
                     memcpy(dst + (size_t)(((i * c + k) * h + y) * w + x) * es,
                            src + (size_t)(((i * h + y) * w + x) * c + k) * es, es);
-    *out = *v;
     int64_t dims[4] = {n, c, h, w};
     memcpy(out->dims, dims, sizeof dims);
     out->data = dst;

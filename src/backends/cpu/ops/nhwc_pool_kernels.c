@@ -34,17 +34,38 @@ static axis_taps taps_on_axis(const kiln_window *w, int a, int64_t o)
     return t;
 }
 
-KILN_SIMD_FN void kiln_nhwc_max_row_f32(const kiln_nhwc_pool_f32 *p, int64_t r)
+/* Output row r of a windowed pool: its image in X, its place in Y and its
+ * taps on the row axis. */
+typedef struct pool_row {
+    const float *x; /* the row's image, [H, W, C] */
+    float *y;       /* the row, [OW, C] */
+    axis_taps ti;
+    int64_t iw, ch, d0, d1;
+} pool_row;
+
+static pool_row row_at(const kiln_nhwc_pool_f32 *p, int64_t r)
 {
     const kiln_window *w = p->w;
-    int64_t ch = p->channels, iw = w->in[1], oh = w->out[0], ow = w->out[1];
-    int64_t d0 = w->dilation[0], d1 = w->dilation[1];
-    const float *x = p->x + (r / oh) * w->in[0] * iw * ch;
-    float *y = p->y + r * ow * ch;
-    axis_taps ti = taps_on_axis(w, 0, r % oh);
-    for (int64_t col = 0; col < ow; col++) {
-        float *restrict yp = y + col * ch;
-        axis_taps tj = taps_on_axis(w, 1, col);
+    int64_t oh = w->out[0];
+    pool_row row = {p->x + (r / oh) * w->in[0] * w->in[1] * p->channels, p->y + r * w->out[1] * p->channels,
+                    taps_on_axis(w, 0, r % oh), w->in[1], p->channels, w->dilation[0], w->dilation[1]};
+    return row;
+}
+
+/* The channels of tap (i, j) of the window whose column taps are tj. */
+static inline const float *tap(const pool_row *row, const axis_taps *tj, int64_t i, int64_t j)
+{
+    return row->x + ((row->ti.s + i * row->d0) * row->iw + tj->s + j * row->d1) * row->ch;
+}
+
+KILN_SIMD_FN void kiln_nhwc_max_row_f32(const kiln_nhwc_pool_f32 *p, int64_t r)
+{
+    pool_row row = row_at(p, r);
+    int64_t ch = row.ch;
+    axis_taps ti = row.ti;
+    for (int64_t col = 0; col < p->w->out[1]; col++) {
+        float *restrict yp = row.y + col * ch;
+        axis_taps tj = taps_on_axis(p->w, 1, col);
         if (ti.lo == ti.hi || tj.lo == tj.hi) {
             for (int64_t c = 0; c < ch; c++)
                 yp[c] = 0.0f;
@@ -52,7 +73,7 @@ KILN_SIMD_FN void kiln_nhwc_max_row_f32(const kiln_nhwc_pool_f32 *p, int64_t r)
         }
         for (int64_t i = ti.lo; i < ti.hi; i++)
             for (int64_t j = tj.lo; j < tj.hi; j++) {
-                const float *restrict xp = x + ((ti.s + i * d0) * iw + tj.s + j * d1) * ch;
+                const float *restrict xp = tap(&row, &tj, i, j);
                 if (i == ti.lo && j == tj.lo) {
                     for (int64_t c = 0; c < ch; c++)
                         yp[c] = xp[c];
@@ -66,15 +87,12 @@ KILN_SIMD_FN void kiln_nhwc_max_row_f32(const kiln_nhwc_pool_f32 *p, int64_t r)
 
 KILN_SIMD_FN void kiln_nhwc_avg_row_f32(const kiln_nhwc_pool_f32 *p, int64_t r)
 {
-    const kiln_window *w = p->w;
-    int64_t ch = p->channels, iw = w->in[1], oh = w->out[0], ow = w->out[1];
-    int64_t d0 = w->dilation[0], d1 = w->dilation[1];
-    const float *x = p->x + (r / oh) * w->in[0] * iw * ch;
-    float *y = p->y + r * ow * ch;
-    axis_taps ti = taps_on_axis(w, 0, r % oh);
-    for (int64_t col = 0; col < ow; col++) {
-        float *restrict yp = y + col * ch;
-        axis_taps tj = taps_on_axis(w, 1, col);
+    pool_row row = row_at(p, r);
+    int64_t ch = row.ch;
+    axis_taps ti = row.ti;
+    for (int64_t col = 0; col < p->w->out[1]; col++) {
+        float *restrict yp = row.y + col * ch;
+        axis_taps tj = taps_on_axis(p->w, 1, col);
         /* windows start inside the padded input, so with count_include_pad
          * its taps are [0, padded) on each axis */
         int64_t count = p->count_include_pad ? ti.padded * tj.padded : (ti.hi - ti.lo) * (tj.hi - tj.lo);
@@ -86,7 +104,7 @@ KILN_SIMD_FN void kiln_nhwc_avg_row_f32(const kiln_nhwc_pool_f32 *p, int64_t r)
                 acc[c] = 0.0;
             for (int64_t i = ti.lo; i < ti.hi; i++)
                 for (int64_t j = tj.lo; j < tj.hi; j++) {
-                    const float *restrict xp = x + ((ti.s + i * d0) * iw + tj.s + j * d1) * ch + cb;
+                    const float *restrict xp = tap(&row, &tj, i, j) + cb;
                     for (int64_t c = 0; c < nb; c++)
                         acc[c] += xp[c];
                 }
