@@ -124,6 +124,8 @@ static kiln_status engine_from_image(kiln_engine_image *img, kiln_engine **out)
     kiln_status st = kiln_engine_finish(e);
     if (st == KILN_OK)
         st = kiln_tune_apply(&e->plan, img->tactics, img->n_tactics);
+    if (st == KILN_OK)
+        st = kiln_plan_prepare_tactics(&e->plan);
     if (st != KILN_OK) {
         kiln_engine_destroy(e);
         return st;

@@ -24,6 +24,10 @@ typedef struct kiln_tactic {
     /* Scratch bytes the tactic needs at these shapes. */
     size_t (*workspace)(const kiln_op_ctx *ctx);
     kiln_status (*run)(kiln_op_ctx *ctx, void *workspace);
+    /* Readies the tactic for the node before its first run (the context
+     * has the shapes and the constant inputs' data, no activations); NULL
+     * when there is nothing to ready. */
+    kiln_status (*prepare)(const kiln_op_ctx *ctx);
 } kiln_tactic;
 
 typedef struct kiln_backend_i {

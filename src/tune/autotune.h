@@ -52,4 +52,9 @@ const char *kiln_tune_tactic_name(const kiln_plan *plan, int profile, int node);
  * refuses a name that is not a tactic of its node's op. */
 kiln_status kiln_tune_apply(kiln_plan *plan, char *const *names, uint32_t n);
 
+/* Readies the plan's tactics for their first run (tactic_prepare.c): each
+ * layer's tactic prepare step at its shapes (every profile's OPT), and the
+ * matrix-product provider's one-time setup. */
+kiln_status kiln_plan_prepare_tactics(const kiln_plan *plan);
+
 #endif

@@ -55,8 +55,10 @@ kiln_status kiln_engine_tune(kiln_engine *e, const kiln_builder_config *cfg)
     kiln_tune_options o = {.workspace = e->opts.workspace, .sources = e->opts.tactic_sources};
     if (cfg && cfg->threads > 0)
         KILN_TRY(kiln_thread_pool_set_threads(cfg->threads));
-    if (!cfg || !cfg->autotune)
-        return kiln_tune_report_init(&e->plan, &e->tune);
+    if (!cfg || !cfg->autotune) {
+        KILN_TRY(kiln_tune_report_init(&e->plan, &e->tune));
+        return kiln_plan_prepare_tactics(&e->plan);
+    }
     if (cfg && cfg->timing_cache[0])
         o.cache = cfg->timing_cache;
     if (cfg) {
@@ -82,7 +84,7 @@ kiln_status kiln_engine_tune(kiln_engine *e, const kiln_builder_config *cfg)
         kiln_graph_free(opt_shapes);
         opt_shapes = NULL;
     }
-    return st;
+    return st == KILN_OK ? kiln_plan_prepare_tactics(&e->plan) : st;
 }
 
 kiln_status kiln_engine_tuning_summary(const kiln_engine *engine, kiln_tuning_summary *summary)

@@ -19,6 +19,7 @@
 #include "ir/graph.h"
 #include "kiln.h"
 #include "test_util.h"
+#include "backends/cpu/tactics/conv_tactics.h"
 #include "tune/tactic_registry.h"
 
 #define SKIPPED 77
@@ -118,6 +119,38 @@ static void test_forget(void)
     conv_run_free(&r);
 }
 
+/* The prepare step (run when an engine is built or loaded) reorders the
+ * node's weights ahead of its first run, from the weights alone (no
+ * activations in the context); the run then matches the reference, and
+ * forgetting the weights drops the copy. */
+static void test_prepare(void)
+{
+    const conv_case *k = &cases[1];
+    conv_run r;
+    int ok = conv_run_init(k, &r);
+    const kiln_tactic *t_dn = kiln_tactic_find(r.cn.node.op_type, "conv_onednn");
+    CHECK(ok && t_dn && t_dn->prepare);
+    if (ok && t_dn && t_dn->prepare) {
+        const float *w = r.t[1].data;
+        kiln_tactics_forget(w); /* the address may have held an earlier case's weights */
+        CHECK(!kiln_ct_onednn_holds(w));
+        void *x = r.t[0].data, *wd = r.t[1].data;
+        r.t[1].data = NULL; /* weights fed at run time (not a constant): the primitive alone */
+        CHECK(t_dn->prepare(&r.ctx) == KILN_OK);
+        r.t[1].data = wd;
+        CHECK(!kiln_ct_onednn_holds(w));
+        r.t[0].data = NULL; /* only shapes and weights at prepare time */
+        CHECK(t_dn->prepare(&r.ctx) == KILN_OK);
+        r.t[0].data = x;
+        CHECK(kiln_ct_onednn_holds(w));
+        reference(k, r.in, &r.t[4], r.ref);
+        check_run(k, &r.ctx, t_dn, r.ref, "after prepare");
+        kiln_tactics_forget(w);
+        CHECK(!kiln_ct_onednn_holds(w));
+    }
+    conv_run_free(&r);
+}
+
 /* A residual that does not match the output's size is not the tactic's. */
 static void test_refuses(void)
 {
@@ -152,6 +185,7 @@ int main(void)
     CHECK(kiln_thread_pool_set_threads(1) == KILN_OK);
     test_refuses();
     test_forget();
+    test_prepare();
     printf("largest relative L2 error: %.3g\n", worst);
     return test_summary();
 }

@@ -172,3 +172,25 @@ void kiln_sgemm_then(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, 
         choose_tiles(&g, threads);
     kiln_parallel_for(ceil_div(m, g.rows) * g.tiles_across, run_tiles, &g); /* one tile: on the caller */
 }
+
+/* One small product on the calling pool thread. */
+static void prepare_on_thread(void *user, int64_t begin, int64_t end, int thread)
+{
+    (void)user;
+    (void)thread;
+    float a[16 * 16], b[16 * 16], c[16 * 16];
+    for (int i = 0; i < 16 * 16; i++)
+        a[i] = b[i] = (float)(i % 7) - 3.0f;
+    for (int64_t t = begin; t < end; t++) {
+        gemm_job g = {0, 0, 16, 16, 16, 16, 16, 16, 1.0f, 0.0f, a, b, c, 16, 16, 1, NULL, NULL};
+        sgemm_direct(&g, 16, 16, a, b, c);
+    }
+}
+
+void kiln_sgemm_prepare(void)
+{
+    pthread_once(&provider_once, pick_provider);
+    /* one iteration per thread: each worker (and the caller) takes one */
+    kiln_parallel_for_grain(kiln_thread_pool_threads(), 1, prepare_on_thread, NULL);
+}
+

@@ -32,6 +32,12 @@ void kiln_sgemm_then(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, 
                      int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc, kiln_gemm_tile_fn then,
                      void *user);
 
+/* Does the provider's one-time setup (oneDNN compiles its kernels on the
+ * first product of a process, some tens of ms; OpenBLAS sets up its
+ * buffers) on every pool thread now, so that a first inference does not pay
+ * it. */
+void kiln_sgemm_prepare(void);
+
 /* The providers this build has, by name ("onednn", "openblas"), and the
  * one in use; kiln_sgemm_use(name) switches (KILN_ERR_NOT_FOUND for a
  * provider this build lacks). Not while a product runs. */

@@ -117,16 +117,16 @@ KILN_CT_INLINE_RUNNERS(depthwise)
 #define KILN_CT_TABLE(suffix)                                                                                          \
     {                                                                                                                  \
         {"conv_im2col_sgemm", KILN_TACTIC_OPENBLAS, kiln_ct_im2col_supports, kiln_ct_im2col_workspace,                 \
-         im2col_##suffix},                                                                                             \
+         im2col_##suffix, NULL},                                                                                             \
             {"conv_pointwise_sgemm", KILN_TACTIC_OPENBLAS, kiln_ct_pointwise_supports, kiln_ct_pointwise_workspace,    \
-             pointwise_##suffix},                                                                                      \
-            {"conv_direct", KILN_TACTIC_KILN, kiln_ct_direct_supports, kiln_ct_no_workspace, direct_##suffix},         \
+             pointwise_##suffix, NULL},                                                                                      \
+            {"conv_direct", KILN_TACTIC_KILN, kiln_ct_direct_supports, kiln_ct_no_workspace, direct_##suffix, NULL},         \
             {"conv_depthwise_direct", KILN_TACTIC_KILN, kiln_ct_depthwise_supports, kiln_ct_no_workspace,              \
-             depthwise_##suffix},                                                                                      \
+             depthwise_##suffix, NULL},                                                                                      \
             {"conv_winograd_f2x3", KILN_TACTIC_OPENBLAS, kiln_ct_winograd_supports, kiln_ct_winograd_workspace,        \
-             winograd_##suffix},                                                                                       \
+             winograd_##suffix, NULL},                                                                                       \
             KILN_CT_ONEDNN_ENTRY(suffix)                                                                               \
-            {NULL, 0, NULL, NULL, NULL},                                                                               \
+            {NULL, 0, NULL, NULL, NULL, NULL},                                                                               \
     }
 
 const kiln_tactic kiln_cpu_conv_tactics[] = KILN_CT_TABLE(conv);

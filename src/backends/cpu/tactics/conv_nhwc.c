@@ -90,8 +90,9 @@ static kiln_status depthwise_run(kiln_op_ctx *ctx, void *workspace)
 }
 
 const kiln_tactic kiln_cpu_nhwc_conv_tactics[] = {
-    {"conv_nhwc_gemm", KILN_TACTIC_OPENBLAS, kiln_ct_nhwc_gemm_supports, kiln_ct_nhwc_gemm_workspace, gemm_run},
-    {"conv_nhwc_depthwise", KILN_TACTIC_KILN, kiln_ct_nhwc_depthwise_supports, kiln_ct_no_workspace, depthwise_run},
+    {"conv_nhwc_gemm", KILN_TACTIC_OPENBLAS, kiln_ct_nhwc_gemm_supports, kiln_ct_nhwc_gemm_workspace, gemm_run, NULL},
+    {"conv_nhwc_depthwise", KILN_TACTIC_KILN, kiln_ct_nhwc_depthwise_supports, kiln_ct_no_workspace, depthwise_run,
+     NULL},
     KILN_CT_ONEDNN_NHWC_ENTRY
-    {NULL, 0, NULL, NULL, NULL},
+    {NULL, 0, NULL, NULL, NULL, NULL},
 };

@@ -493,6 +493,16 @@ static kiln_status weights_get(dn_prim *p, const kiln_ct_conv *c, dn_weights **o
     return KILN_OK;
 }
 
+/* Drops the reference weights_get took (w may be NULL). */
+static void weights_release(dn_weights *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&cache_lock);
+    w->refs--;
+    pthread_mutex_unlock(&cache_lock);
+}
+
 void kiln_ct_onednn_forget(const void *weights)
 {
     pthread_mutex_lock(&cache_lock);
@@ -512,6 +522,17 @@ void kiln_ct_onednn_forget(const void *weights)
             }
         }
     pthread_mutex_unlock(&cache_lock);
+}
+
+bool kiln_ct_onednn_holds(const void *weights)
+{
+    bool found = false;
+    pthread_mutex_lock(&cache_lock);
+    for (dn_prim *p = prims; p && !found; p = p->next)
+        for (dn_weights *w = p->weights; w && !found; w = w->next)
+            found = w->user == weights && w->data && w->fingerprint != 0;
+    pthread_mutex_unlock(&cache_lock);
+    return found;
 }
 
 /* Workspace: the blocked source and destination (where oneDNN chose a
@@ -619,14 +640,23 @@ static kiln_status onednn_run(kiln_op_ctx *ctx, void *ws, int fused)
         st = execute(p, w, &c, z ? z->data : NULL, ws, stream);
         dnnl_stream_destroy(stream);
     }
-    if (w) {
-        pthread_mutex_lock(&cache_lock);
-        w->refs--;
-        pthread_mutex_unlock(&cache_lock);
-    }
+    weights_release(w);
     if (st != KILN_OK || !fused || mapped)
         return st;
     return kiln_fused_epilogue(ctx, kiln_opt_in(ctx, 3), kiln_tensor_numel(ctx->out[0]));
+}
+
+kiln_status kiln_ct_onednn_prepare(const kiln_op_ctx *ctx)
+{
+    kiln_ct_conv c;
+    bool mapped;
+    dn_prim *p;
+    dn_weights *w = NULL;
+    const kiln_tensor *weights = kiln_opt_in(ctx, 1);
+    /* weights that are not constants (a graph input) are only known at run time: the primitive alone */
+    KILN_TRY(lookup(ctx, 1, &c, &mapped, &p, weights && weights->data ? &w : NULL));
+    weights_release(w);
+    return KILN_OK;
 }
 
 kiln_status kiln_ct_onednn_conv(kiln_op_ctx *ctx, void *workspace)
@@ -658,6 +688,14 @@ __attribute__((destructor)) static void onednn_cache_free(void)
         dnnl_engine_destroy(engine);
     engine = NULL;
     pthread_mutex_unlock(&cache_lock);
+}
+
+#else
+
+bool kiln_ct_onednn_holds(const void *weights)
+{
+    (void)weights;
+    return false; /* no oneDNN: nothing is ever reordered */
 }
 
 #endif

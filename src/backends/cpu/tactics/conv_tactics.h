@@ -75,6 +75,9 @@ size_t kiln_ct_winograd_workspace(const kiln_op_ctx *ctx);
 /* oneDNN (conv_onednn.c), where kiln was built with it: full run functions,
  * since its post-ops take FusedConv's epilogue. KILN_CT_ONEDNN_ENTRY(conv)
  * or (fused) is its table entry, or nothing. */
+/* Whether oneDNN holds reordered copies of the weights at `weights` (for
+ * tests; always false in a build without oneDNN). */
+bool kiln_ct_onednn_holds(const void *weights);
 #ifdef KILN_HAVE_ONEDNN
 kiln_status kiln_ct_onednn_conv(kiln_op_ctx *ctx, void *workspace);
 kiln_status kiln_ct_onednn_fused(kiln_op_ctx *ctx, void *workspace);
@@ -83,12 +86,16 @@ size_t kiln_ct_onednn_workspace(const kiln_op_ctx *ctx);
 /* Drops the reordered copies of the weights at `weights` (their owner is
  * freeing them: the address may come back holding other weights). */
 void kiln_ct_onednn_forget(const void *weights);
+/* Makes the node's primitive and reorders its weights ahead of the first run. */
+kiln_status kiln_ct_onednn_prepare(const kiln_op_ctx *ctx);
 #define KILN_CT_ONEDNN_ENTRY(suffix)                                                                                   \
-    {"conv_onednn", KILN_TACTIC_ONEDNN, kiln_ct_onednn_supports, kiln_ct_onednn_workspace, kiln_ct_onednn_##suffix},
+    {"conv_onednn",           KILN_TACTIC_ONEDNN,      kiln_ct_onednn_supports,                                        \
+     kiln_ct_onednn_workspace, kiln_ct_onednn_##suffix, kiln_ct_onednn_prepare},
 /* NhwcConv on oneDNN, channels-last in and out */
 kiln_status kiln_ct_onednn_nhwc(kiln_op_ctx *ctx, void *workspace);
 #define KILN_CT_ONEDNN_NHWC_ENTRY                                                                                      \
-    {"conv_nhwc_onednn", KILN_TACTIC_ONEDNN, kiln_ct_onednn_supports, kiln_ct_onednn_workspace, kiln_ct_onednn_nhwc},
+    {"conv_nhwc_onednn",      KILN_TACTIC_ONEDNN,  kiln_ct_onednn_supports,                                            \
+     kiln_ct_onednn_workspace, kiln_ct_onednn_nhwc, kiln_ct_onednn_prepare},
 #else
 #define KILN_CT_ONEDNN_ENTRY(suffix)
 #define KILN_CT_ONEDNN_NHWC_ENTRY
