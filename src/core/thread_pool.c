@@ -2,9 +2,18 @@
  * thread_pool.c - the process-wide worker pool (see thread_pool.h). A job
  * is published under the lock with a new generation number; workers spin on
  * the generation for a short while after each job and then sleep on a
- * condition variable; workers and the caller take chunks from an atomic
- * counter; the caller waits (spinning, then sleeping) until every worker
- * has finished the generation.
+ * condition variable. Workers and the caller claim chunks from one atomic
+ * word holding the generation and the next index, and count the chunks
+ * they finish; the caller returns once every chunk is done, whichever
+ * threads did them. A worker that wakes late (asleep, or its CPU taken by
+ * another process or the hypervisor) finds nothing left to claim and is
+ * never waited for.
+ *
+ * Claims are compare-and-swaps on that word, which the caller changes
+ * before it rewrites the job's fields (all sequentially consistent, so no
+ * thread sees a new field before the changed word): a claim that succeeds
+ * therefore read the fields of its own job, and that job cannot end (nor
+ * the fields change) before the claimed chunk is done.
  */
 #define _GNU_SOURCE
 #include "core/thread_pool.h"
@@ -36,14 +45,26 @@ static int n_workers;
 static atomic_bool quit;
 static atomic_uint generation;
 static atomic_bool parked; /* idle workers stop spinning (kiln_thread_pool_park) */
-static atomic_int pending; /* workers yet to finish the current generation */
+
+/* The claim word: generation (low GEN_BITS bits of `generation`) above the
+ * next unclaimed index; INDEX_DONE once the job's chunks are all done. */
+#define INDEX_BITS 40
+#define INDEX_MASK ((UINT64_C(1) << INDEX_BITS) - 1)
+#define INDEX_DONE INDEX_MASK
+#define GEN_MASK ((UINT64_C(1) << (64 - INDEX_BITS)) - 1)
 
 static struct {
-    kiln_parallel_fn fn;
-    void *user;
-    int64_t n, chunk;
-    atomic_int_fast64_t next;
+    _Atomic(kiln_parallel_fn) fn;
+    _Atomic(void *) user;
+    atomic_int_fast64_t n, chunk, chunks;
+    atomic_uint_fast64_t claim;
+    atomic_int_fast64_t done; /* chunks finished */
 } job;
+
+static uint64_t claim_word(unsigned gen, uint64_t index)
+{
+    return ((uint64_t)gen & GEN_MASK) << INDEX_BITS | index;
+}
 
 static inline void cpu_relax(void)
 {
@@ -79,11 +100,30 @@ static bool spin_until(bool (*cond)(const void *), const void *arg)
     }
 }
 
-static void run_chunks(int thread)
+/* Claims and runs chunks of generation gen until none is left; the thread
+ * that finishes the last chunk wakes the caller. */
+static void run_chunks(unsigned gen, int thread)
 {
-    int64_t begin;
-    while ((begin = atomic_fetch_add(&job.next, job.chunk)) < job.n)
-        job.fn(job.user, begin, begin + job.chunk < job.n ? begin + job.chunk : job.n, thread);
+    uint64_t want = claim_word(gen, 0) >> INDEX_BITS;
+    for (;;) {
+        uint64_t w = atomic_load(&job.claim);
+        int64_t n = atomic_load(&job.n);
+        int64_t chunk = atomic_load(&job.chunk);
+        int64_t begin = (int64_t)(w & INDEX_MASK);
+        if (w >> INDEX_BITS != want || begin >= n)
+            return;
+        int64_t end = begin + chunk < n ? begin + chunk : n;
+        /* fails when another thread claimed first or the caller moved on: read again */
+        if (!atomic_compare_exchange_weak(&job.claim, &w, claim_word(gen, (uint64_t)end)))
+            continue;
+        int64_t chunks = atomic_load(&job.chunks); /* before the last chunk's count lets the caller move on */
+        atomic_load(&job.fn)(atomic_load(&job.user), begin, end, thread);
+        if (atomic_fetch_add(&job.done, 1) + 1 == chunks) {
+            pthread_mutex_lock(&lock);
+            pthread_cond_signal(&done_cv);
+            pthread_mutex_unlock(&lock);
+        }
+    }
 }
 
 typedef struct worker_arg {
@@ -118,12 +158,7 @@ static void *worker_main(void *arg)
         if (atomic_load(&quit))
             break;
         seen = atomic_load(&generation);
-        run_chunks(w->thread);
-        if (atomic_fetch_sub(&pending, 1) == 1) {
-            pthread_mutex_lock(&lock);
-            pthread_cond_signal(&done_cv);
-            pthread_mutex_unlock(&lock);
-        }
+        run_chunks(seen, w->thread);
     }
     return NULL;
 }
@@ -213,10 +248,9 @@ int kiln_thread_pool_threads(void)
     return n_workers + 1;
 }
 
-static bool workers_done(const void *unused)
+static bool chunks_done(const void *chunks)
 {
-    (void)unused;
-    return atomic_load(&pending) == 0;
+    return atomic_load(&job.done) == *(const int64_t *)chunks;
 }
 
 static void parallel_chunks(int64_t n, int64_t chunk, kiln_parallel_fn fn, void *user)
@@ -224,25 +258,30 @@ static void parallel_chunks(int64_t n, int64_t chunk, kiln_parallel_fn fn, void 
     if (n <= 0)
         return;
     ensure_configured();
-    if (n <= chunk || n_workers == 0 || atomic_flag_test_and_set(&in_flight)) {
+    if (n <= chunk || n_workers == 0 || (uint64_t)n >= INDEX_DONE || atomic_flag_test_and_set(&in_flight)) {
         fn(user, 0, n, 0);
         return;
     }
+    int64_t chunks = (n + chunk - 1) / chunk;
     pthread_mutex_lock(&lock);
-    job.fn = fn;
-    job.user = user;
-    job.n = n;
-    job.chunk = chunk;
-    atomic_store(&job.next, 0);
-    atomic_store(&pending, n_workers);
+    unsigned gen = atomic_load(&generation) + 1;
+    /* the last job's word changes before its fields do (see the top of the file) */
+    atomic_store(&job.claim, claim_word(gen - 1, INDEX_DONE));
+    atomic_store(&job.fn, fn);
+    atomic_store(&job.user, user);
+    atomic_store(&job.n, n);
+    atomic_store(&job.chunk, chunk);
+    atomic_store(&job.chunks, chunks);
+    atomic_store(&job.done, 0);
+    atomic_store(&job.claim, claim_word(gen, 0));
     atomic_store(&parked, false);
-    atomic_fetch_add(&generation, 1);
+    atomic_store(&generation, gen);
     pthread_cond_broadcast(&work_cv);
     pthread_mutex_unlock(&lock);
-    run_chunks(0);
-    if (!spin_until(workers_done, NULL)) {
+    run_chunks(gen, 0);
+    if (!spin_until(chunks_done, &chunks)) {
         pthread_mutex_lock(&lock);
-        while (atomic_load(&pending) > 0)
+        while (atomic_load(&job.done) < chunks)
             pthread_cond_wait(&done_cv, &lock);
         pthread_mutex_unlock(&lock);
     }

@@ -87,6 +87,44 @@ static void test_parallel_for(void)
     kiln_parallel_for(0, mark, NULL); /* nothing to run, nothing touched */
 }
 
+/* Many short parallel fors back to back, more threads than this machine may
+ * have cores, with sizes that change every time: workers wake late, find a
+ * newer job or none, and must never run a chunk of one job with another's
+ * function or count a chunk twice. Each job adds its own tag to every
+ * element: after all of them each element holds the sum of the tags. */
+typedef struct tagged {
+    atomic_int_fast64_t *sum;
+    int64_t tag;
+} tagged;
+
+static void add_tag(void *user, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const tagged *t = user;
+    for (int64_t i = begin; i < end; i++)
+        atomic_fetch_add(&t->sum[i], t->tag);
+}
+
+static void test_back_to_back(void)
+{
+    enum { N = 300, JOBS = 20000 };
+    atomic_int_fast64_t *sum = calloc(N, sizeof *sum);
+    int64_t want[N] = {0};
+    CHECK(sum && kiln_set_threads(6) == KILN_OK);
+    for (int j = 0; sum && j < JOBS; j++) {
+        tagged t = {sum, j + 1};
+        int64_t n = 1 + (int64_t)((uniform() + 1.0) * 0.5 * (N - 1)); /* 1..N: some run on the caller alone */
+        kiln_parallel_for_grain(n, 1 + j % 3, add_tag, &t);
+        for (int64_t i = 0; i < n; i++)
+            want[i] += j + 1;
+    }
+    int same = sum != NULL;
+    for (int i = 0; sum && i < N; i++)
+        same &= atomic_load(&sum[i]) == want[i];
+    CHECK(same);
+    free(sum);
+}
+
 /* Relative L2 error of kiln_sgemm against a float64 product. */
 static double gemm_error(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, float beta)
 {
@@ -219,6 +257,7 @@ int main(void)
     printf("seed %llu\n", (unsigned long long)rng_state);
     test_thread_count();
     test_parallel_for();
+    test_back_to_back();
     test_sgemm_providers();
     test_sgemm_then();
     return test_summary();
