@@ -16,6 +16,10 @@ static const struct {
     {"Conv", kiln_cpu_conv_tactics},
     {"FusedConv", kiln_cpu_fused_conv_tactics},
     {"NhwcConv", kiln_cpu_nhwc_conv_tactics},
+    {"MatMul", kiln_cpu_matmul_tactics},
+    {"Gemm", kiln_cpu_matmul_tactics},
+    {"FusedMatMul", kiln_cpu_matmul_tactics},
+    {"FusedGemm", kiln_cpu_matmul_tactics},
 };
 
 const kiln_tactic *kiln_tactics_for(const char *op_type, int *count)

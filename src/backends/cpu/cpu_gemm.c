@@ -22,6 +22,8 @@ static const char *const providers[] = {"openblas"};
 #define N_PROVIDERS ((int)(sizeof providers / sizeof *providers))
 
 static int provider = -1; /* index into providers */
+/* This thread's provider for now (kiln_sgemm_scope), or -1: `provider`. */
+static _Thread_local int scoped = -1;
 static pthread_once_t provider_once = PTHREAD_ONCE_INIT;
 
 static int find_provider(const char *name)
@@ -72,6 +74,7 @@ kiln_status kiln_sgemm_use(const char *name)
 #define COL_STEP 16
 
 typedef struct gemm_job {
+    int provider; /* index into providers: the caller's, for every tile whichever thread computes it */
     int trans_a, trans_b;
     int64_t m, n, k, lda, ldb, ldc;
     float alpha, beta;
@@ -86,7 +89,7 @@ typedef struct gemm_job {
 static void sgemm_direct(const gemm_job *g, int64_t m, int64_t n, const float *a, const float *b, float *c)
 {
 #ifdef KILN_HAVE_ONEDNN
-    if (!strcmp(providers[provider], "onednn")) {
+    if (!strcmp(providers[g->provider], "onednn")) {
         omp_set_num_threads(1); /* one slab per pool thread: no OpenMP team */
         if (dnnl_sgemm(g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', m, n, g->k, g->alpha, a, g->lda, b, g->ldb,
                        g->beta, c, g->ldc) == dnnl_success)
@@ -163,8 +166,9 @@ void kiln_sgemm_then(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, 
                      int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc, kiln_gemm_tile_fn then,
                      void *user)
 {
-    gemm_job g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, m, n, 1, then, user};
     pthread_once(&provider_once, pick_provider);
+    gemm_job g = {kiln_sgemm_active(), trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, m, n, 1,
+                  then, user};
     if (m <= 0 || n <= 0)
         return;
     int threads = kiln_thread_pool_threads();
@@ -182,9 +186,27 @@ static void prepare_on_thread(void *user, int64_t begin, int64_t end, int thread
     for (int i = 0; i < 16 * 16; i++)
         a[i] = b[i] = (float)(i % 7) - 3.0f;
     for (int64_t t = begin; t < end; t++) {
-        gemm_job g = {0, 0, 16, 16, 16, 16, 16, 16, 1.0f, 0.0f, a, b, c, 16, 16, 1, NULL, NULL};
+        gemm_job g = {provider, 0, 0, 16, 16, 16, 16, 16, 16, 1.0f, 0.0f, a, b, c, 16, 16, 1, NULL, NULL};
         sgemm_direct(&g, 16, 16, a, b, c);
     }
+}
+
+int kiln_sgemm_active(void)
+{
+    pthread_once(&provider_once, pick_provider);
+    return scoped >= 0 ? scoped : provider;
+}
+
+int kiln_sgemm_scope(int index)
+{
+    int was = scoped;
+    scoped = index >= 0 && index < N_PROVIDERS ? index : -1;
+    return was;
+}
+
+int kiln_sgemm_provider_index(const char *name)
+{
+    return find_provider(name);
 }
 
 void kiln_sgemm_prepare(void)

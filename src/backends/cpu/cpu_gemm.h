@@ -46,4 +46,14 @@ const char *kiln_sgemm_provider(int index);
 const char *kiln_sgemm_current(void);
 kiln_status kiln_sgemm_use(const char *name);
 
+/* Per layer (the matrix-product tactics): the index of provider `name`
+ * (-1 when this build lacks it); kiln_sgemm_scope(index) makes the
+ * calling thread's products use it (-1: the process-wide one again) and
+ * returns the previous scope, to restore; kiln_sgemm_active is the index
+ * this thread's products use now. A product's tiles use its caller's
+ * provider on whichever thread computes them. */
+int kiln_sgemm_provider_index(const char *name);
+int kiln_sgemm_scope(int index);
+int kiln_sgemm_active(void);
+
 #endif

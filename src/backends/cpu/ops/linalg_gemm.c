@@ -176,6 +176,7 @@ static void batch_offsets(const kiln_la_matmul *p, int64_t i, int64_t *oa, int64
 }
 
 typedef struct batch_job {
+    int provider; /* the caller's matrix-product provider, for the workers too */
     const kiln_la_matmul *p;
     const kiln_la_gemm *g;
     kiln_la_kind kind;
@@ -190,12 +191,14 @@ static void run_batch_range(void *user, int64_t begin, int64_t end, int thread)
     (void)thread;
     const batch_job *j = user;
     size_t es = kiln_la_size(j->kind);
+    int was = kiln_sgemm_scope(j->provider);
     for (int64_t i = begin; i < end; i++) {
         int64_t oa, ob;
         batch_offsets(j->p, i, &oa, &ob);
         (void)kiln_la_gemm_run(j->kind, j->g, j->a + (size_t)oa * es, j->b + (size_t)ob * es,
                                j->c + (size_t)(i * j->p->m * j->p->n) * es);
     }
+    kiln_sgemm_scope(was);
 }
 
 /* Multiply-adds a chunk of the batch loop should hold at least. */
@@ -219,7 +222,7 @@ kiln_status kiln_la_matmul_run(const kiln_la_matmul *p, kiln_la_kind kind, const
      * large products do better each split over the pool (kiln_sgemm). */
     double macs = (double)p->m * (double)p->n * (double)p->k;
     int threads = kiln_thread_pool_threads();
-    batch_job job = {p, &g, kind, a, b, c};
+    batch_job job = {kiln_sgemm_active(), p, &g, kind, a, b, c};
     if (p->n_batch < 2 * threads && macs >= BATCH_GRAIN_MACS && kind == KILN_LA_F32) {
         run_batch_range(&job, 0, p->n_batch, 0);
         return KILN_OK;

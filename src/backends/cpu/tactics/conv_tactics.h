@@ -105,5 +105,7 @@ kiln_status kiln_ct_onednn_nhwc(kiln_op_ctx *ctx, void *workspace);
 extern const kiln_tactic kiln_cpu_conv_tactics[];
 extern const kiln_tactic kiln_cpu_fused_conv_tactics[];
 extern const kiln_tactic kiln_cpu_nhwc_conv_tactics[];
+/* MatMul, Gemm, FusedMatMul and FusedGemm (matmul_tactics.c) */
+extern const kiln_tactic kiln_cpu_matmul_tactics[];
 
 #endif
