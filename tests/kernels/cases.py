@@ -758,6 +758,8 @@ def tensor(s):
     big = 2**62
     return [
         Case("Transpose", [x(*img)], {"perm": [0, 2, 3, 1]}),
+        # NCHW -> NHWC of a 3-channel image: few columns, in runs of rows (one partial)
+        Case("Transpose", [x(2, 3, 48, 40)], {"perm": [0, 2, 3, 1]}),
         Case("Transpose", [x(*img)]),
         Case("Transpose", [x(2, 3, 4, 5, 6)], {"perm": [4, 2, 0, 3, 1]}),
         Case("Transpose", [x(s.m, s.k, gen=ints(-big, big), dtype=np.int64)], {"perm": [1, 0]}),

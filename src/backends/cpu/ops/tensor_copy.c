@@ -73,11 +73,22 @@ static int simplify_view(const int64_t *dims, const int64_t *dstr, const int64_t
 }
 
 /* A rows x cols block where src is contiguous along rows and dst along
- * cols (a 2-D transpose), in square tiles so both sides stay in cache. */
+ * cols (a 2-D transpose), in square tiles so both sides stay in cache; a
+ * block of few columns (NCHW -> NHWC of an image's 3 channels) goes one
+ * column at a time down runs of rows instead, a long loop per column rather
+ * than a short one per row. */
 static void copy_tile(char *dst, int64_t dst_row, const char *src, int64_t src_col, int64_t rows, int64_t cols,
                       size_t es)
 {
-    enum { TILE = 32 };
+    enum { TILE = 32, FEW_COLS = 8, COL_RUN = 1024 };
+    if (cols < FEW_COLS) {
+        /* runs of COL_RUN rows: the block of dst they fill stays in cache across the columns */
+        for (int64_t jb = 0; jb < rows; jb += COL_RUN)
+            for (int64_t i = 0; i < cols; i++)
+                copy_row(dst + (jb * dst_row + i) * (int64_t)es, dst_row, src + (jb + i * src_col) * (int64_t)es, 1,
+                         jb + COL_RUN < rows ? COL_RUN : rows - jb, es);
+        return;
+    }
     for (int64_t jb = 0; jb < rows; jb += TILE)
         for (int64_t ib = 0; ib < cols; ib += TILE) {
             int64_t jn = jb + TILE < rows ? jb + TILE : rows, n = ib + TILE < cols ? TILE : cols - ib;
@@ -91,7 +102,7 @@ static void copy_tile(char *dst, int64_t dst_row, const char *src, int64_t src_c
  * along which src is contiguous next to it, so blocks can be tiled. */
 static int tile_dims(int64_t *d, int64_t *ds, int64_t *ss, int r)
 {
-    if (r < 2 || ds[r - 1] != 1 || ss[r - 1] == 1 || d[r - 1] < 8)
+    if (r < 2 || ds[r - 1] != 1 || ss[r - 1] == 1 || d[r - 1] < 2)
         return 0;
     for (int j = r - 2; j >= 0; j--) {
         if (ss[j] != 1 || d[j] < 8)
