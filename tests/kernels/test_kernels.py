@@ -115,9 +115,10 @@ def output_types(model, case, want):
     return types
 
 
-def run_kiln(kiln, case, model, inputs, workdir):
+def run_kiln(kiln, case, model, inputs, workdir, layout):
     onnx.save(model, os.path.join(workdir, "model.onnx"))
-    args = [kiln, "run", os.path.join(workdir, "model.onnx"), "--output-dir", os.path.join(workdir, "out")]
+    args = [kiln, "run", os.path.join(workdir, "model.onnx"), "--output-dir", os.path.join(workdir, "out"),
+            "--layout", layout]
     for i, (spec, value) in enumerate(zip(case.inputs, inputs)):
         if spec is not None and spec.value is None:
             path = os.path.join(workdir, f"in{i}.npy")
@@ -159,7 +160,7 @@ def compare(got, want, expected_dtype, tol):
     return err, f"largest difference at {tuple(int(i) for i in worst)}: {g[worst]!r}, expected {w[worst]!r}"
 
 
-def run_case(kiln, index, case, seed, save_dir):
+def run_case(kiln, index, case, seed, save_dir, layout):
     """(status, error, tolerance, detail): status is ok, FAIL, skip, known or
     FIXED; error and tolerance are text."""
     try:  # errors here are mistakes in the case, not in kiln
@@ -175,10 +176,10 @@ def run_case(kiln, index, case, seed, save_dir):
         os.makedirs(workdir, exist_ok=True)
         for i, w in enumerate(want):
             np.save(os.path.join(workdir, f"ref{i}.npy"), w)
-        got, error = run_kiln(kiln, case, model, ours, workdir)
+        got, error = run_kiln(kiln, case, model, ours, workdir, layout)
     else:
         with tempfile.TemporaryDirectory() as workdir:
-            got, error = run_kiln(kiln, case, model, ours, workdir)
+            got, error = run_kiln(kiln, case, model, ours, workdir, layout)
     if error:
         if case.may_be_unsupported and "unsupported op" in error:
             return "skip", "-", "-", error
@@ -235,6 +236,8 @@ def main():
     ap.add_argument("--seed", type=int, help="seed of the random inputs (default: from the clock)")
     ap.add_argument("--small", action="store_true", help="small shapes (for sanitizer builds)")
     ap.add_argument("--only", help="run the cases whose op matches this regex")
+    ap.add_argument("--layout", default="auto", choices=("auto", "nchw", "nhwc"),
+                    help="kiln run --layout: nhwc runs every convolution and pool channels-last (default: %(default)s)")
     ap.add_argument("--case", type=int, action="append", help="run case I (repeatable)")
     ap.add_argument("--save", help="keep each case's model, inputs and kiln outputs under this folder")
     ap.add_argument("--jobs", type=int, default=os.cpu_count(), help="cases run at once")
@@ -248,7 +251,7 @@ def main():
     counts = {"ok": 0, "FAIL": 0, "skip": 0, "known": 0, "FIXED": 0}
     per_family, failing = {}, []
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        futures = [pool.submit(run_case, args.kiln, i, case, seed, args.save) for i, _, case in table]
+        futures = [pool.submit(run_case, args.kiln, i, case, seed, args.save, args.layout) for i, _, case in table]
         for (i, family, case), future in zip(table, futures):
             status, err, tol, detail = future.result()
             counts[status] += 1
