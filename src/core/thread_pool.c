@@ -9,6 +9,10 @@
  * another process or the hypervisor) finds nothing left to claim and is
  * never waited for.
  *
+ * Where kiln links OpenMP (for oneDNN), parallel fors run on an OpenMP team
+ * instead (thread_pool_openmp.c) unless KILN_THREAD_POOL=pthreads: one set
+ * of threads then serves kiln's loops and oneDNN's primitives alike.
+ *
  * Claims are compare-and-swaps on that word, which the caller changes
  * before it rewrites the job's fields (all sequentially consistent, so no
  * thread sees a new field before the changed word): a claim that succeeds
@@ -17,6 +21,9 @@
  */
 #define _GNU_SOURCE
 #include "core/thread_pool.h"
+#ifdef KILN_POOL_OPENMP
+#include "core/thread_pool_openmp.h"
+#endif
 
 #include <cblas.h>
 #include <pthread.h>
@@ -25,6 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define MAX_THREADS 256
@@ -42,6 +50,7 @@ static atomic_flag in_flight = ATOMIC_FLAG_INIT;
 static atomic_bool configured;
 static pthread_t workers[MAX_THREADS];
 static int n_workers;
+static int pool_threads = 1; /* the caller and the workers, or the OpenMP team's size */
 static atomic_bool quit;
 static atomic_uint generation;
 static atomic_bool parked; /* idle workers stop spinning (kiln_thread_pool_park) */
@@ -184,10 +193,35 @@ int kiln_thread_pool_default_threads(void)
     return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
 }
 
-/* Starts n - 1 workers; config_lock held, no parallel for in flight. */
+bool kiln_thread_pool_openmp(void)
+{
+#ifdef KILN_POOL_OPENMP
+    static atomic_int chosen; /* 0: not yet, 1: OpenMP, 2: kiln's own workers */
+    if (!atomic_load(&chosen)) {
+        const char *pool = getenv("KILN_THREAD_POOL");
+        atomic_store(&chosen, pool && !strcmp(pool, "pthreads") ? 2 : 1);
+    }
+    return atomic_load(&chosen) == 1;
+#else
+    return false;
+#endif
+}
+
+/* Starts n - 1 workers (or sizes the OpenMP team); config_lock held, no
+ * parallel for in flight. */
 static kiln_status start_workers(int n)
 {
     stop_workers();
+    /* products are split over this pool (kiln_sgemm): OpenBLAS keeps to one thread */
+    openblas_set_num_threads(1);
+#ifdef KILN_POOL_OPENMP
+    if (kiln_thread_pool_openmp()) {
+        kiln_openmp_set_threads(n);
+        pool_threads = n;
+        atomic_store(&configured, true);
+        return KILN_OK;
+    }
+#endif
     const char *spin = getenv("KILN_SPIN_US");
     char *end;
     long long us = spin ? strtoll(spin, &end, 10) : -1;
@@ -201,8 +235,7 @@ static kiln_status start_workers(int n)
         else
             n_workers++;
     }
-    /* products are split over this pool (kiln_sgemm): OpenBLAS keeps to one thread */
-    openblas_set_num_threads(1);
+    pool_threads = n_workers + 1;
     atomic_store(&configured, true);
     return st;
 }
@@ -245,7 +278,7 @@ void kiln_thread_pool_park(void)
 int kiln_thread_pool_threads(void)
 {
     ensure_configured();
-    return n_workers + 1;
+    return pool_threads;
 }
 
 static bool chunks_done(const void *chunks)
@@ -258,10 +291,17 @@ static void parallel_chunks(int64_t n, int64_t chunk, kiln_parallel_fn fn, void 
     if (n <= 0)
         return;
     ensure_configured();
-    if (n <= chunk || n_workers == 0 || (uint64_t)n >= INDEX_DONE || atomic_flag_test_and_set(&in_flight)) {
+    if (n <= chunk || pool_threads == 1 || (uint64_t)n >= INDEX_DONE || atomic_flag_test_and_set(&in_flight)) {
         fn(user, 0, n, 0);
         return;
     }
+#ifdef KILN_POOL_OPENMP
+    if (kiln_thread_pool_openmp()) {
+        kiln_openmp_chunks(pool_threads, n, chunk, fn, user);
+        atomic_flag_clear(&in_flight);
+        return;
+    }
+#endif
     int64_t chunks = (n + chunk - 1) / chunk;
     pthread_mutex_lock(&lock);
     unsigned gen = atomic_load(&generation) + 1;
@@ -290,8 +330,7 @@ static void parallel_chunks(int64_t n, int64_t chunk, kiln_parallel_fn fn, void 
 
 void kiln_parallel_for(int64_t n, kiln_parallel_fn fn, void *user)
 {
-    ensure_configured();
-    int64_t parts = (int64_t)(n_workers + 1) * CHUNKS_PER_THREAD;
+    int64_t parts = (int64_t)kiln_thread_pool_threads() * CHUNKS_PER_THREAD;
     parallel_chunks(n, n > 0 ? (n + parts - 1) / parts : 1, fn, user);
 }
 
@@ -299,8 +338,7 @@ void kiln_parallel_for_grain(int64_t n, int64_t grain, kiln_parallel_fn fn, void
 {
     if (grain < 1)
         grain = 1;
-    ensure_configured();
-    int64_t parts = (int64_t)(n_workers + 1) * CHUNKS_PER_THREAD;
+    int64_t parts = (int64_t)kiln_thread_pool_threads() * CHUNKS_PER_THREAD;
     int64_t chunk = n > 0 ? (n + parts - 1) / parts : 1;
     parallel_chunks(n, chunk < grain ? grain : chunk, fn, user);
 }

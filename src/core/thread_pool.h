@@ -11,10 +11,16 @@
  * alone. Workers spin briefly after a job before they sleep (100 us, or
  * KILN_SPIN_US from the environment when the pool starts), so that the many
  * short parallel loops of one inference do not each pay a wake-up.
+ *
+ * Where kiln is built with oneDNN, whose Debian build threads with OpenMP,
+ * the pool is an OpenMP team instead (unless KILN_THREAD_POOL=pthreads):
+ * kiln's loops and oneDNN's primitives then share one set of threads, and
+ * libgomp's spin policy (OMP_WAIT_POLICY, GOMP_SPINCOUNT) applies to both.
  */
 #ifndef KILN_CORE_THREAD_POOL_H
 #define KILN_CORE_THREAD_POOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/status.h"
@@ -32,6 +38,9 @@ kiln_status kiln_thread_pool_set_threads(int n);
 int kiln_thread_pool_threads(void);
 /* The CPUs this process may run on (its affinity mask), at least 1. */
 int kiln_thread_pool_default_threads(void);
+/* Whether parallel fors run on OpenMP (see the top of the file); fixed by
+ * the environment at the first call. */
+bool kiln_thread_pool_openmp(void);
 /* Sends idle workers to sleep now instead of after their spin, until the
  * next parallel for: call before handing the cores to another runtime's
  * threads (oneDNN's OpenMP team), so that the two do not compete. */

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "backends/cpu/cpu_gemm.h"
@@ -123,6 +124,49 @@ static void test_back_to_back(void)
         same &= atomic_load(&sum[i]) == want[i];
     CHECK(same);
     free(sum);
+}
+
+/* A parallel for issued from inside another's chunk runs on that chunk's
+ * thread alone, as one call numbered 0 (its own scratch is its own),
+ * whichever backend the pool has. */
+typedef struct nested {
+    atomic_int_fast64_t covered, calls;
+    atomic_int nonzero_thread;
+} nested;
+
+static void inner(void *user, int64_t begin, int64_t end, int thread)
+{
+    nested *nest = user;
+    atomic_fetch_add(&nest->covered, end - begin);
+    atomic_fetch_add(&nest->calls, 1);
+    if (thread != 0)
+        atomic_store(&nest->nonzero_thread, 1);
+}
+
+static void outer(void *user, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    for (int64_t i = begin; i < end; i++)
+        kiln_parallel_for(1000, inner, user);
+}
+
+static void test_nested(void)
+{
+    nested nest = {0, 0, 0};
+    CHECK(kiln_set_threads(4) == KILN_OK);
+    kiln_parallel_for(64, outer, &nest);
+    CHECK(atomic_load(&nest.covered) == 64 * 1000);
+    CHECK(atomic_load(&nest.calls) == 64);
+    CHECK(atomic_load(&nest.nonzero_thread) == 0);
+}
+
+/* KILN_THREAD_POOL=pthreads keeps kiln's own workers in every build. */
+static void test_backend_choice(void)
+{
+    const char *pool = getenv("KILN_THREAD_POOL");
+    if (pool && !strcmp(pool, "pthreads"))
+        CHECK(!kiln_thread_pool_openmp());
+    printf("pool: %s\n", kiln_thread_pool_openmp() ? "OpenMP" : "pthreads");
 }
 
 /* Relative L2 error of kiln_sgemm against a float64 product. */
@@ -258,6 +302,8 @@ int main(void)
     test_thread_count();
     test_parallel_for();
     test_back_to_back();
+    test_nested();
+    test_backend_choice();
     test_sgemm_providers();
     test_sgemm_then();
     return test_summary();

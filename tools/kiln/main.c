@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/thread_pool.h"
 
 static void usage(FILE *f)
 {
@@ -30,15 +31,18 @@ static void usage(FILE *f)
             kiln_version());
 }
 
-/* oneDNN's tactics run on OpenMP (libgomp), whose idle workers spin for
+/* With KILN_THREAD_POOL=pthreads, oneDNN's tactics run on OpenMP
+ * (libgomp) beside kiln's own workers; libgomp's idle threads spin for
  * milliseconds after each parallel region unless OMP_WAIT_POLICY says
- * otherwise, on the cores kiln's own pool needs next; libgomp reads the
- * policy once, when it loads. So where libgomp is linked in and the policy
- * is unset, the CLI starts itself again with OMP_WAIT_POLICY=passive (and
- * goes on as it is when that fails). */
+ * otherwise, on the cores kiln's workers need next, and libgomp reads the
+ * policy once, when it loads. So there, where libgomp is linked in and the
+ * policy is unset, the CLI starts itself again with OMP_WAIT_POLICY=passive
+ * (and goes on as it is when that fails). The default pool is OpenMP's own
+ * team, whose spinning serves the next layer. */
 static void passive_openmp(char **argv)
 {
-    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || !dlsym(RTLD_DEFAULT, "omp_get_max_threads"))
+    if (kiln_thread_pool_openmp() || getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") ||
+        !dlsym(RTLD_DEFAULT, "omp_get_max_threads"))
         return;
     if (setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
         execv("/proc/self/exe", argv);

@@ -28,15 +28,18 @@
  * library unloads; reordered weights no run is using are dropped, least
  * recently used first, beyond WEIGHT_CACHE_BYTES.
  *
- * Threads: oneDNN's Debian build runs on OpenMP; each run sets the calling
- * thread's OpenMP thread count to kiln's pool size, but only where the
- * environment sets OMP_WAIT_POLICY or GOMP_SPINCOUNT. libgomp's idle
- * workers otherwise spin for milliseconds after every parallel region, on
- * the cores kiln's own pool needs for the next layer (measured on 2 cores:
- * mean inference 3-10x slower than with OMP_WAIT_POLICY=passive), and the
- * policy cannot be changed once libgomp has started. Without either
- * variable oneDNN runs on the calling thread alone: no OpenMP worker
- * exists, so nothing spins, and the autotuner times it as it will run.
+ * Threads: oneDNN's Debian build runs on OpenMP, and so does kiln's pool
+ * where kiln is built with oneDNN (thread_pool.h): each run sets the
+ * calling thread's OpenMP thread count to the pool's, and the team that
+ * runs kiln's loops runs the primitive. With KILN_THREAD_POOL=pthreads
+ * kiln's own workers run its loops, and oneDNN gets the pool's thread count
+ * only where the environment sets OMP_WAIT_POLICY or GOMP_SPINCOUNT:
+ * libgomp's idle workers otherwise spin for milliseconds after every
+ * parallel region, on the cores kiln's workers need for the next layer
+ * (measured on 2 cores: mean inference 3-10x slower than with
+ * OMP_WAIT_POLICY=passive), and the policy cannot be changed once libgomp
+ * has started. Without either variable oneDNN then runs on the calling
+ * thread alone, and the autotuner times it as it will run.
  */
 #include "backends/cpu/tactics/conv_tactics.h"
 
@@ -115,7 +118,7 @@ static void read_policy(void)
 static int64_t onednn_threads(void)
 {
     pthread_once(&policy_once, read_policy);
-    return omp_policy_set ? kiln_thread_pool_threads() : 1;
+    return omp_policy_set || kiln_thread_pool_openmp() ? kiln_thread_pool_threads() : 1;
 }
 
 static kiln_status dn_check(dnnl_status_t s, const char *what)
