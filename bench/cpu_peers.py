@@ -63,6 +63,7 @@ MODELS = [
     ("MobileNetV2", "mobilenetv2.onnx", {}),
     ("BERT-base seq 128", "bert_base.onnx", {"sequence": 128}),
 ]
+MODEL_NAMES = [f.removesuffix(".onnx") for _, f, _ in MODELS]
 BATCHES = (1, 8)
 KILN_RUN_LINE = re.compile(r"run ([\d.]+) ms mean / ([\d.]+) ms best over (\d+) iteration")
 # Pause between the two sides of a round so that ONNX Runtime's spinning pool
@@ -125,6 +126,10 @@ def parse_args():
     ap.add_argument("--warmup", type=int, default=2,
                     help="warm-up iterations: ORT runs them on its session after the reference run, kiln in one "
                          "untimed process (default: %(default)s)")
+    ap.add_argument("--models", default=",".join(MODEL_NAMES),
+                    help="comma-separated models to run, of " + ", ".join(MODEL_NAMES) + " (default: all)")
+    ap.add_argument("--batches", default=",".join(map(str, BATCHES)),
+                    help="comma-separated batch sizes (default: %(default)s)")
     ap.add_argument("--tol", type=float, default=1e-4, help="largest relative L2 error accepted (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the inputs (default: %(default)s)")
     ap.add_argument("--out", help="markdown file to write (default: bench/results/DATE-cpu-peers-HOSTKIND.md, "
@@ -132,7 +137,18 @@ def parse_args():
     ap.add_argument("--commit", default="",
                     help="the kiln commit to report, for a copy of the tree without its git history")
     ap.add_argument("--note", default="", help="text added to the markdown file under 'Notes'")
-    return ap.parse_args()
+    args = ap.parse_args()
+    args.models = [m for m in args.models.split(",") if m]
+    bad = [m for m in args.models if m not in MODEL_NAMES]
+    if bad or not args.models:
+        ap.error(f"--models: unknown {', '.join(bad) or '(none given)'}; choose from {', '.join(MODEL_NAMES)}")
+    try:
+        args.batches = [int(b) for b in args.batches.split(",")]
+    except ValueError:
+        ap.error(f"--batches: '{args.batches}' is not a comma-separated list of integers")
+    if not args.batches or min(args.batches) < 1:
+        ap.error("--batches: batch sizes are 1 or more")
+    return args
 
 
 def sh(cmd, **kw):
@@ -143,8 +159,8 @@ def sh(cmd, **kw):
     return r.stdout
 
 
-def ensure_models(models_dir):
-    missing = [f for _, f, _ in MODELS if not (models_dir / f).exists()]
+def ensure_models(models_dir, names):
+    missing = [f for _, f, _ in MODELS if f.removesuffix(".onnx") in names and not (models_dir / f).exists()]
     if missing:
         print(f"writing {', '.join(missing)} to {models_dir}", flush=True)
         sh([sys.executable, str(REPO / "tests" / "models" / "make_models.py"), str(models_dir),
@@ -438,10 +454,12 @@ def main():
     with tempfile.TemporaryDirectory(prefix="kiln-bench-") as tmp:
         models_dir = Path(args.models_dir) if args.models_dir else Path(tmp) / "models"
         models_dir.mkdir(parents=True, exist_ok=True)
-        ensure_models(models_dir)
+        ensure_models(models_dir, args.models)
         results = []
         for label, file, dims in MODELS:
-            for batch in BATCHES:
+            if file.removesuffix(".onnx") not in args.models:
+                continue
+            for batch in args.batches:
                 work = Path(tmp) / f"{file}-b{batch}"
                 work.mkdir()
                 results.append(bench_config(args, label, models_dir / file, dims, batch, work))
