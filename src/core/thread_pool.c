@@ -53,7 +53,7 @@ static int n_workers;
 static int pool_threads = 1; /* the caller and the workers, or the OpenMP team's size */
 static atomic_bool quit;
 static atomic_uint generation;
-static atomic_bool parked; /* idle workers stop spinning (kiln_thread_pool_park) */
+static atomic_bool parked; /* idle workers stop spinning (kiln_thread_pool_acquire) */
 
 /* The claim word: generation (low GEN_BITS bits of `generation`) above the
  * next unclaimed index; INDEX_DONE once the job's chunks are all done. */
@@ -270,9 +270,18 @@ static void ensure_configured(void)
     pthread_mutex_unlock(&config_lock);
 }
 
-void kiln_thread_pool_park(void)
+int kiln_thread_pool_acquire(void)
 {
-    atomic_store(&parked, true);
+    ensure_configured();
+    if (pool_threads == 1 || atomic_flag_test_and_set(&in_flight))
+        return 1;
+    atomic_store(&parked, true); /* the caller's threads take the cores: kiln's idle workers sleep */
+    return pool_threads;
+}
+
+void kiln_thread_pool_release(void)
+{
+    atomic_flag_clear(&in_flight);
 }
 
 int kiln_thread_pool_threads(void)

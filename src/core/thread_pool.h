@@ -41,10 +41,15 @@ int kiln_thread_pool_default_threads(void);
 /* Whether parallel fors run on OpenMP (see the top of the file); fixed by
  * the environment at the first call. */
 bool kiln_thread_pool_openmp(void);
-/* Sends idle workers to sleep now instead of after their spin, until the
- * next parallel for: call before handing the cores to another runtime's
- * threads (oneDNN's OpenMP team), so that the two do not compete. */
-void kiln_thread_pool_park(void);
+/* For a caller that runs its own parallel code on the cores (oneDNN's
+ * primitives on OpenMP): takes the pool as a parallel for does and returns
+ * the threads the caller may use, the pool's count; returns 1 and takes
+ * nothing while another thread's parallel for (or holder) has the pool, or
+ * when the pool has one thread. Kiln's idle workers sleep meanwhile rather
+ * than spin. Call kiln_thread_pool_release() after, when it returned more
+ * than 1. */
+int kiln_thread_pool_acquire(void);
+void kiln_thread_pool_release(void);
 /* fn over [0, n), in chunks shared by the caller and the workers; returns
  * when every iteration has run. */
 void kiln_parallel_for(int64_t n, kiln_parallel_fn fn, void *user);

@@ -160,6 +160,27 @@ static void test_nested(void)
     CHECK(atomic_load(&nest.nonzero_thread) == 0);
 }
 
+/* A holder of the pool (oneDNN's run) gets every thread; while it holds
+ * the pool, another holder gets 1 and a parallel for runs on its caller
+ * alone; after the release both get the pool again. */
+static void test_acquire(void)
+{
+    CHECK(kiln_set_threads(4) == KILN_OK);
+    CHECK(kiln_thread_pool_acquire() == 4);
+    CHECK(kiln_thread_pool_acquire() == 1);
+    nested nest = {0, 0, 0};
+    kiln_parallel_for(1000, inner, &nest);
+    CHECK(atomic_load(&nest.calls) == 1 && atomic_load(&nest.covered) == 1000);
+    kiln_thread_pool_release();
+    CHECK(kiln_thread_pool_acquire() == 4);
+    kiln_thread_pool_release();
+    cover c = {calloc(1000, sizeof(atomic_int)), 0, INT64_MAX};
+    kiln_parallel_for(1000, mark, &c);
+    CHECK(atomic_load(&c.min_chunk) < 1000); /* split again */
+    free(c.hits);
+    CHECK(kiln_set_threads(1) == KILN_OK && kiln_thread_pool_acquire() == 1);
+}
+
 /* KILN_THREAD_POOL=pthreads keeps kiln's own workers in every build. */
 static void test_backend_choice(void)
 {
@@ -303,6 +324,7 @@ int main(void)
     test_parallel_for();
     test_back_to_back();
     test_nested();
+    test_acquire();
     test_backend_choice();
     test_sgemm_providers();
     test_sgemm_then();

@@ -631,11 +631,13 @@ static kiln_status onednn_run(kiln_op_ctx *ctx, void *ws, int fused)
     dn_prim *p;
     dn_weights *w = NULL;
     KILN_TRY(lookup(ctx, 1, &c, &mapped, &p, &w));
-    /* the OpenMP thread count is per calling thread: set it on each run */
-    if (omp_get_max_threads() != (int)p->key.threads)
-        omp_set_num_threads((int)p->key.threads);
-    if (p->key.threads > 1)
-        kiln_thread_pool_park(); /* the OpenMP team takes the cores: kiln's idle workers sleep meanwhile */
+    /* the pool's threads, unless another thread's run has them; the OpenMP
+     * thread count is per calling thread: set it on each run */
+    int threads = p->key.threads > 1 ? kiln_thread_pool_acquire() : 1;
+    if (threads > (int)p->key.threads)
+        threads = (int)p->key.threads;
+    if (omp_get_max_threads() != threads)
+        omp_set_num_threads(threads);
     const kiln_tensor *z = fused && mapped ? kiln_opt_in(ctx, 3) : NULL;
     dnnl_stream_t stream;
     kiln_status st = dn_check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags), "creating a stream");
@@ -643,6 +645,8 @@ static kiln_status onednn_run(kiln_op_ctx *ctx, void *ws, int fused)
         st = execute(p, w, &c, z ? z->data : NULL, ws, stream);
         dnnl_stream_destroy(stream);
     }
+    if (threads > 1)
+        kiln_thread_pool_release();
     weights_release(w);
     if (st != KILN_OK || !fused || mapped)
         return st;
