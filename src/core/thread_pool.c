@@ -126,7 +126,7 @@ static void run_chunks(unsigned gen, int thread)
         if (!atomic_compare_exchange_weak(&job.claim, &w, claim_word(gen, (uint64_t)end)))
             continue;
         int64_t chunks = atomic_load(&job.chunks); /* before the last chunk's count lets the caller move on */
-        atomic_load(&job.fn)(atomic_load(&job.user), begin, end, thread);
+        atomic_load (&job.fn)(atomic_load(&job.user), begin, end, thread);
         if (atomic_fetch_add(&job.done, 1) + 1 == chunks) {
             pthread_mutex_lock(&lock);
             pthread_cond_signal(&done_cv);

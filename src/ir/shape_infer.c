@@ -49,29 +49,38 @@ void kiln_node_ctx(const kiln_graph *g, int node, kiln_tensor *vals, kiln_tensor
     ctx->max_bytes = max_bytes;
 }
 
-static int node_index(const kiln_op_ctx *ctx) { return (int)(ctx->node - ctx->graph->nodes); }
+static int node_index(const kiln_op_ctx *ctx)
+{
+    return (int)(ctx->node - ctx->graph->nodes);
+}
+
+/* The node's label in buf (256 bytes), for an error message. */
+static const char *label_of(const kiln_op_ctx *ctx, char *buf)
+{
+    return kiln_node_label(ctx->graph, node_index(ctx), buf, 256);
+}
 
 kiln_status kiln_node_infer(kiln_op_ctx *ctx)
 {
-    char label[256];
+    char buf[256]; /* the node's label, made only for an error message */
     const kiln_node *n = ctx->node;
-    kiln_node_label(ctx->graph, node_index(ctx), label, sizeof label);
     const kiln_op_schema *s = kiln_op_find(n->domain, n->op_type);
     if (!s)
         return kiln_error(KILN_ERR_UNSUPPORTED, "unsupported op %s (opset %d) at node %s", n->op_type, n->opset,
-                          label);
+                          label_of(ctx, buf));
     if (n->n_inputs > MAX_NODE_IO || n->n_outputs > MAX_NODE_IO)
-        return kiln_error(KILN_ERR_LIMIT, "node %s has more than %d inputs or outputs", label, MAX_NODE_IO);
+        return kiln_error(KILN_ERR_LIMIT, "node %s has more than %d inputs or outputs", label_of(ctx, buf),
+                          MAX_NODE_IO);
     if (ctx->n_in < s->min_inputs || (s->max_inputs >= 0 && n->n_inputs > s->max_inputs))
-        return kiln_error(KILN_ERR_GRAPH, "node %s: %d inputs given, %s takes %d..%d", label, n->n_inputs,
+        return kiln_error(KILN_ERR_GRAPH, "node %s: %d inputs given, %s takes %d..%d", label_of(ctx, buf), n->n_inputs,
                           n->op_type, s->min_inputs, s->max_inputs);
     if (n->n_outputs < s->min_outputs || (s->max_outputs >= 0 && n->n_outputs > s->max_outputs))
-        return kiln_error(KILN_ERR_GRAPH, "node %s: %d outputs given, %s gives %d..%d", label, n->n_outputs,
-                          n->op_type, s->min_outputs, s->max_outputs);
+        return kiln_error(KILN_ERR_GRAPH, "node %s: %d outputs given, %s gives %d..%d", label_of(ctx, buf),
+                          n->n_outputs, n->op_type, s->min_outputs, s->max_outputs);
     for (int k = 0; k < ctx->n_in; k++)
         if (ctx->in[k] && ctx->in[k]->rank > KILN_MAX_RANK)
-            return kiln_error(KILN_ERR_LIMIT, "node %s: input %d has rank %d, over kiln's limit %d", label, k,
-                              ctx->in[k]->rank, KILN_MAX_RANK);
+            return kiln_error(KILN_ERR_LIMIT, "node %s: input %d has rank %d, over kiln's limit %d", label_of(ctx, buf),
+                              k, ctx->in[k]->rank, KILN_MAX_RANK);
     for (int k = 0; k < ctx->n_out; k++)
         if (ctx->out[k]) {
             ctx->out[k]->dtype = KILN_UNDEFINED;
@@ -79,20 +88,20 @@ kiln_status kiln_node_infer(kiln_op_ctx *ctx)
         }
     kiln_status st = s->infer(ctx);
     if (st != KILN_OK)
-        return kiln_error_prefix(st, "node %s", label);
+        return kiln_error_prefix(st, "node %s", label_of(ctx, buf));
     for (int k = 0; k < ctx->n_out; k++) {
         kiln_tensor *t = ctx->out[k];
         if (t && (t->rank > KILN_MAX_RANK))
-            return kiln_error(KILN_ERR_LIMIT, "node %s: output %d has rank %d, over kiln's limit %d", label, k,
-                              t->rank, KILN_MAX_RANK);
+            return kiln_error(KILN_ERR_LIMIT, "node %s: output %d has rank %d, over kiln's limit %d",
+                              label_of(ctx, buf), k, t->rank, KILN_MAX_RANK);
     }
     return KILN_OK;
 }
 
 /* One inference run over g with symbols replaced by the numbers of `run`
  * (run < 0: no symbols expected). vals get dtype/shape (+ small data). */
-static kiln_status infer_run(const kiln_graph *g, const int *order, int run, const kiln_eval_hook *hook,
-                             int strict, kiln_tensor *vals)
+static kiln_status infer_run(const kiln_graph *g, const int *order, int run, const kiln_eval_hook *hook, int strict,
+                             kiln_tensor *vals)
 {
     kiln_tensor *in[MAX_NODE_IO], *out[MAX_NODE_IO];
     int anon = g->n_symbols;

@@ -487,21 +487,27 @@ static kiln_status place_output(const run_arena *arena, kiln_op_ctx *ctx, int k,
     return KILN_OK;
 }
 
-/* Shapes the outputs (already inferred) must have, then their storage. */
-static kiln_status place_outputs(const run_arena *arena, kiln_op_ctx *ctx, const char *label)
+/* Shapes the outputs (already inferred) must have, then their storage;
+ * errors name the output, and the caller prefixes the node. */
+static kiln_status place_outputs(const run_arena *arena, kiln_op_ctx *ctx)
 {
+    static const char *const names[] = {"output 0", "output 1", "output 2", "output 3"};
     for (int k = 0; k < ctx->n_out; k++) {
         kiln_tensor *t = ctx->out[k];
         if (!t)
             continue;
         if (t->rank < 0 || kiln_tensor_numel(t) < 0)
-            return kiln_error(KILN_ERR_INTERNAL, "node %s: output %d has no known shape after inference", label, k);
+            return kiln_error(KILN_ERR_INTERNAL, "output %d has no known shape after inference", k);
         if (!kiln_dtype_valid(t->dtype))
-            return kiln_error(KILN_ERR_UNSUPPORTED, "node %s: output %d has unsupported dtype %s", label, k,
+            return kiln_error(KILN_ERR_UNSUPPORTED, "output %d has unsupported dtype %s", k,
                               kiln_dtype_name(t->dtype) ? kiln_dtype_name(t->dtype) : "(invalid)");
-        char what[300];
-        snprintf(what, sizeof what, "node %s output %d", label, k);
-        KILN_TRY(place_output(arena, ctx, k, what));
+        char what[32];
+        if (k < (int)(sizeof names / sizeof *names))
+            KILN_TRY(place_output(arena, ctx, k, names[k]));
+        else {
+            snprintf(what, sizeof what, "output %d", k);
+            KILN_TRY(place_output(arena, ctx, k, what));
+        }
     }
     return KILN_OK;
 }
@@ -561,14 +567,13 @@ static kiln_status run_node(const kiln_plan *plan, kiln_tensor *vals, const run_
             return kiln_error(KILN_ERR_INTERNAL, "node %s: input %d was not computed",
                               kiln_node_label(g, node, label, sizeof label), k);
     KILN_TRY(kiln_node_infer(&ctx));
-    kiln_node_label(g, node, label, sizeof label);
-    KILN_TRY(place_outputs(arena, &ctx, label));
+    kiln_status st = place_outputs(arena, &ctx);
     const kiln_tactic *tactic = tactics ? tactics[node] : NULL;
-    kiln_status st = tactic && tactic->supports(&ctx)
-                         ? kiln_tactic_exec(tactic, &ctx)
-                         : plan->backend.iface->run(plan->backend.ctx, plan->state[node], &ctx);
+    if (st == KILN_OK)
+        st = tactic && tactic->supports(&ctx) ? kiln_tactic_exec(tactic, &ctx)
+                                              : plan->backend.iface->run(plan->backend.ctx, plan->state[node], &ctx);
     if (st != KILN_OK)
-        return kiln_error_prefix(st, "node %s", label);
+        return kiln_error_prefix(st, "node %s", kiln_node_label(g, node, label, sizeof label));
     if (observer)
         KILN_TRY(observer->after_node(observer->user, g, node, out, ctx.n_out));
     release_dead(plan, arena, vals, &ctx, i);

@@ -242,9 +242,8 @@ static void test_sgemm(void)
                 CHECK(e1 <= 1e-5);
                 CHECK(e2 <= 1e-5);
                 if (e1 > 1e-5 || e2 > 1e-5)
-                    fprintf(stderr, "sgemm %lldx%lldx%lld trans %d threads %d: errors %g %g\n",
-                            (long long)shapes[s][0], (long long)shapes[s][1], (long long)shapes[s][2], t, threads, e1,
-                            e2);
+                    fprintf(stderr, "sgemm %lldx%lldx%lld trans %d threads %d: errors %g %g\n", (long long)shapes[s][0],
+                            (long long)shapes[s][1], (long long)shapes[s][2], t, threads, e1, e2);
             }
     }
 }

@@ -2,21 +2,41 @@
  * cpu_backend.c - the CPU reference backend: one kernel per op, looked up in
  * the per-family kernel tables.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "backends/backend.h"
 #include "backends/cpu/cpu_kernels.h"
+#include "core/name_index.h"
 
 static const kiln_cpu_kernel *const families[] = {
-    kiln_cpu_elementwise, kiln_cpu_conv_pool, kiln_cpu_linalg,     kiln_cpu_norm_attention,
-    kiln_cpu_tensor,      kiln_cpu_reduce,    kiln_cpu_cast_quant, kiln_cpu_resize_sample,
-    kiln_cpu_recurrent,   kiln_cpu_fused_conv, kiln_cpu_fused_matmul, kiln_cpu_nhwc_conv, kiln_cpu_nhwc_pool,
+    kiln_cpu_elementwise,  kiln_cpu_conv_pool,  kiln_cpu_linalg,        kiln_cpu_norm_attention, kiln_cpu_tensor,
+    kiln_cpu_reduce,       kiln_cpu_cast_quant, kiln_cpu_resize_sample, kiln_cpu_recurrent,      kiln_cpu_fused_conv,
+    kiln_cpu_fused_matmul, kiln_cpu_nhwc_conv,  kiln_cpu_nhwc_pool,
 };
+
+#define N_FAMILIES (sizeof families / sizeof families[0])
+
+/* The kernels by op name, for the lookups of every layer of every run. */
+static kiln_name_index index_;
+static bool indexed;
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+static void build_index(void)
+{
+    indexed = true;
+    for (size_t f = 0; f < N_FAMILIES; f++)
+        for (const kiln_cpu_kernel *k = families[f]; k->op && indexed; k++)
+            indexed = kiln_name_index_add(&index_, k->op, k);
+}
 
 static const kiln_cpu_kernel *find_entry(const char *op)
 {
-    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+    pthread_once(&index_once, build_index);
+    if (indexed)
+        return kiln_name_index_find(&index_, op);
+    for (size_t f = 0; f < N_FAMILIES; f++)
         for (const kiln_cpu_kernel *k = families[f]; k->op; k++)
             if (strcmp(k->op, op) == 0)
                 return k;

@@ -5,13 +5,18 @@
 #include "ir/infer/fused_view.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "core/dtype.h"
 #include "ir/infer/infer_util.h"
 
 void kiln_fused_view_init(kiln_fused_view *v, const kiln_op_ctx *ctx, const char *op, int n_in)
 {
-    snprintf(v->op_type, sizeof v->op_type, "%s", op);
+    size_t len = strlen(op); /* every layer of every run: no snprintf */
+    if (len >= sizeof v->op_type)
+        len = sizeof v->op_type - 1;
+    memcpy(v->op_type, op, len);
+    v->op_type[len] = '\0';
     v->domain[0] = '\0';
     v->node = *ctx->node;
     v->node.op_type = v->op_type;

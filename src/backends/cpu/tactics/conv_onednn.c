@@ -50,6 +50,7 @@
 #include <dnnl.h>
 #include <dnnl_debug.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,19 @@ typedef struct dn_prim {
     dnnl_memory_desc_t src_user, w_user, b_user, dst_user, src, w, dst, scratch;
     size_t src_bytes, dst_bytes, scratch_bytes;
     dn_weights *weights;
+    /* Memory objects of a run (see dn_mems), kept from run to run with
+     * their data handles set anew; a run that finds them busy (the same
+     * primitive running on another thread) makes its own. */
+    atomic_flag busy;
+    struct dn_mems *mems;
 } dn_prim;
+
+/* The memory objects one run binds: the convolution's arguments and both
+ * sides of each reorder; NULL until first bound. */
+enum { M_SRC, M_W, M_B, M_DST, M_SCRATCH, M_SRC_FROM, M_SRC_TO, M_Z_FROM, M_Z_TO, M_DST_FROM, M_DST_TO, N_MEMS };
+typedef struct dn_mems {
+    dnnl_memory_t m[N_MEMS];
+} dn_mems;
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static dnnl_engine_t engine;
@@ -244,6 +257,55 @@ static kiln_status read_node(const kiln_op_ctx *ctx, int data, kiln_ct_conv *c, 
     return KILN_OK;
 }
 
+static void mems_free(dn_mems *m)
+{
+    for (int i = 0; m && i < N_MEMS; i++)
+        if (m->m[i])
+            dnnl_memory_destroy(m->m[i]);
+    free(m);
+}
+
+/* Points memory object *slot (made on first use) at ptr with layout md. */
+static dnnl_status_t bind(dnnl_memory_t *slot, const dnnl_memory_desc_t *md, const void *ptr)
+{
+    if (*slot)
+        return dnnl_memory_set_data_handle(*slot, (void *)ptr);
+    return dnnl_memory_create(slot, md, engine, (void *)ptr);
+}
+
+/* This thread's stream on the engine, made on its first run and destroyed
+ * when the thread ends. */
+static pthread_key_t stream_key;
+static pthread_once_t stream_once = PTHREAD_ONCE_INIT;
+static bool stream_key_ok;
+
+static void stream_destroy(void *s)
+{
+    dnnl_stream_destroy(s);
+}
+
+static void stream_key_create(void)
+{
+    stream_key_ok = pthread_key_create(&stream_key, stream_destroy) == 0;
+}
+
+static kiln_status thread_stream(dnnl_stream_t *out)
+{
+    pthread_once(&stream_once, stream_key_create);
+    if (!stream_key_ok)
+        return kiln_error(KILN_ERR_OUT_OF_MEMORY, "conv_onednn: cannot make a thread key for streams");
+    dnnl_stream_t s = pthread_getspecific(stream_key);
+    if (!s) {
+        DN_TRY(dnnl_stream_create(&s, engine, dnnl_stream_default_flags));
+        if (pthread_setspecific(stream_key, s) != 0) {
+            dnnl_stream_destroy(s);
+            return kiln_error(KILN_ERR_OUT_OF_MEMORY, "conv_onednn: cannot keep this thread's stream");
+        }
+    }
+    *out = s;
+    return KILN_OK;
+}
+
 static void prim_free(dn_prim *p)
 {
     dnnl_primitive_t *all[] = {&p->conv, &p->src_in, &p->dst_in, &p->dst_out, &p->w_in};
@@ -252,6 +314,7 @@ static void prim_free(dn_prim *p)
             dnnl_primitive_destroy(*all[i]);
     if (p->pd)
         dnnl_primitive_desc_destroy(p->pd);
+    mems_free(p->mems);
     while (p->weights) {
         dn_weights *w = p->weights;
         p->weights = w->next;
@@ -308,9 +371,9 @@ static kiln_status hwio_md(const dn_key *k, dnnl_memory_desc_t *md)
     dnnl_dims_t d5 = {k->group, mg, cg, k->kernel[0], k->kernel[1]};
     dnnl_dims_t s5 = {mg, 1, k->m, k->kernel[1] * cg * k->m, cg * k->m};
     int grouped = k->group > 1;
-    return dn_check(dnnl_memory_desc_init_by_strides(md, grouped ? 5 : 4, grouped ? d5 : d5 + 1, dnnl_f32,
-                                                     grouped ? s5 : s5 + 1),
-                    "describing the weights");
+    return dn_check(
+        dnnl_memory_desc_init_by_strides(md, grouped ? 5 : 4, grouped ? d5 : d5 + 1, dnnl_f32, grouped ? s5 : s5 + 1),
+        "describing the weights");
 }
 
 /* The convolution descriptor: user layouts recorded in p; for NCHW any
@@ -408,21 +471,18 @@ static uint64_t fingerprint(const float *w, int64_t n)
     return (h ^ last) * 1099511628211ull;
 }
 
-static kiln_status run_reorder(dnnl_primitive_t r, const dnnl_memory_desc_t *from_md, const void *from,
-                               const dnnl_memory_desc_t *to_md, void *to, dnnl_stream_t stream)
+/* Reorder r from `from` to `to`, through memory objects *a and *b (see bind). */
+static kiln_status run_reorder(dnnl_primitive_t r, dnnl_memory_t *a, const dnnl_memory_desc_t *from_md,
+                               const void *from, dnnl_memory_t *b, const dnnl_memory_desc_t *to_md, void *to,
+                               dnnl_stream_t stream)
 {
-    dnnl_memory_t a = NULL, b = NULL;
-    dnnl_status_t s = dnnl_memory_create(&a, from_md, engine, (void *)from);
+    dnnl_status_t s = bind(a, from_md, from);
     if (s == dnnl_success)
-        s = dnnl_memory_create(&b, to_md, engine, to);
+        s = bind(b, to_md, to);
     if (s == dnnl_success) {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}};
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, *a}, {DNNL_ARG_TO, *b}};
         s = dnnl_primitive_execute(r, stream, 2, args);
     }
-    if (a)
-        dnnl_memory_destroy(a);
-    if (b)
-        dnnl_memory_destroy(b);
     return dn_check(s, "a reorder");
 }
 
@@ -460,11 +520,15 @@ static kiln_status weights_fill(dn_prim *p, const kiln_ct_conv *c, uint64_t fp, 
         weight_bytes += bytes;
     }
     dnnl_stream_t stream;
-    DN_TRY(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
-    kiln_status st = run_reorder(p->w_in, &p->w_user, c->w, &p->w, w->data, stream);
+    KILN_TRY(thread_stream(&stream));
+    dnnl_memory_t a = NULL, b = NULL;
+    kiln_status st = run_reorder(p->w_in, &a, &p->w_user, c->w, &b, &p->w, w->data, stream);
     if (st == KILN_OK)
         st = dn_check(dnnl_stream_wait(stream), "reordering the weights");
-    dnnl_stream_destroy(stream);
+    if (a)
+        dnnl_memory_destroy(a);
+    if (b)
+        dnnl_memory_destroy(b);
     w->user = c->w;
     w->fingerprint = st == KILN_OK ? fp : 0;
     return st;
@@ -585,42 +649,39 @@ static void *carve(char **at, size_t bytes)
     return p;
 }
 
-/* The primitive on c, in the stream: source in, residual in, convolution,
- * destination out. */
+/* The primitive on c, in the stream, through the memory objects m: source
+ * in, residual in, convolution, destination out. */
 static kiln_status execute(const dn_prim *p, const dn_weights *w, const kiln_ct_conv *c, const float *z, void *ws,
-                           dnnl_stream_t stream)
+                           dnnl_stream_t stream, dn_mems *m)
 {
     char *at = (char *)(((uintptr_t)ws + ALIGN - 1) / ALIGN * ALIGN);
     void *src = p->src_in ? carve(&at, p->src_bytes) : (void *)c->x;
     void *dst = p->dst_out ? carve(&at, p->dst_bytes) : c->y;
     void *scratch = carve(&at, p->scratch_bytes);
     if (p->src_in)
-        KILN_TRY(run_reorder(p->src_in, &p->src_user, c->x, &p->src, src, stream));
+        KILN_TRY(run_reorder(p->src_in, &m->m[M_SRC_FROM], &p->src_user, c->x, &m->m[M_SRC_TO], &p->src, src, stream));
     if (z && p->dst_in)
-        KILN_TRY(run_reorder(p->dst_in, &p->dst_user, z, &p->dst, dst, stream));
+        KILN_TRY(run_reorder(p->dst_in, &m->m[M_Z_FROM], &p->dst_user, z, &m->m[M_Z_TO], &p->dst, dst, stream));
     else if (z && (const float *)dst != z)
         memcpy(dst, z, p->dst_bytes);
-    dnnl_memory_t mem[5] = {NULL};
     dnnl_exec_arg_t args[5];
     int n = 0;
     const void *ptr[5] = {src, w ? w->data : c->w, c->b, dst, scratch};
     const dnnl_memory_desc_t *md[5] = {&p->src, &p->w, &p->b_user, &p->dst, &p->scratch};
     const int kind[5] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD};
+    const int slot[5] = {M_SRC, M_W, M_B, M_DST, M_SCRATCH};
     dnnl_status_t s = dnnl_success;
     for (int i = 0; i < 5 && s == dnnl_success; i++) {
         if ((i == 2 && !c->b) || (i == 4 && !p->scratch_bytes))
             continue;
-        s = dnnl_memory_create(&mem[n], md[i], engine, (void *)ptr[i]);
-        args[n] = (dnnl_exec_arg_t){kind[i], mem[n]};
-        n += s == dnnl_success;
+        s = bind(&m->m[slot[i]], md[i], ptr[i]);
+        args[n++] = (dnnl_exec_arg_t){kind[i], m->m[slot[i]]};
     }
     if (s == dnnl_success)
         s = dnnl_primitive_execute(p->conv, stream, n, args);
-    for (int i = 0; i < n; i++)
-        dnnl_memory_destroy(mem[i]);
     KILN_TRY(dn_check(s, "the convolution"));
     if (p->dst_out)
-        KILN_TRY(run_reorder(p->dst_out, &p->dst, dst, &p->dst_user, c->y, stream));
+        KILN_TRY(run_reorder(p->dst_out, &m->m[M_DST_FROM], &p->dst, dst, &m->m[M_DST_TO], &p->dst_user, c->y, stream));
     return dn_check(dnnl_stream_wait(stream), "waiting for the convolution");
 }
 
@@ -640,10 +701,19 @@ static kiln_status onednn_run(kiln_op_ctx *ctx, void *ws, int fused)
         omp_set_num_threads(threads);
     const kiln_tensor *z = fused && mapped ? kiln_opt_in(ctx, 3) : NULL;
     dnnl_stream_t stream;
-    kiln_status st = dn_check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags), "creating a stream");
+    kiln_status st = thread_stream(&stream);
     if (st == KILN_OK) {
-        st = execute(p, w, &c, z ? z->data : NULL, ws, stream);
-        dnnl_stream_destroy(stream);
+        /* the primitive's kept memory objects, or this run's own while another thread has them */
+        bool held = !atomic_flag_test_and_set(&p->busy);
+        if (held && !p->mems)
+            p->mems = calloc(1, sizeof *p->mems); /* only the holder touches p->mems */
+        dn_mems local = {{NULL}}, *m = held && p->mems ? p->mems : &local;
+        st = execute(p, w, &c, z ? z->data : NULL, ws, stream, m);
+        for (int i = 0; m == &local && i < N_MEMS; i++)
+            if (local.m[i])
+                dnnl_memory_destroy(local.m[i]);
+        if (held)
+            atomic_flag_clear(&p->busy);
     }
     if (threads > 1)
         kiln_thread_pool_release();
