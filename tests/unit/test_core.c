@@ -2,9 +2,12 @@
  * test_core.c - dtype conversions, shape arithmetic and .npy parsing.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/dtype.h"
+#include "core/name_index.h"
 #include "core/npy.h"
 #include "core/tensor.h"
 #include "test_util.h"
@@ -112,8 +115,7 @@ static void test_npy(void)
     CHECK_ERR(kiln_npy_parse(buf, n, "e.npy", SIZE_MAX, &t), KILN_ERR_LIMIT, "rank");
     memcpy(buf, "\x93NUMPY\x01\x00\xff\xff", 10);
     CHECK_ERR(kiln_npy_parse(buf, 10, "f.npy", SIZE_MAX, &t), KILN_ERR_PARSE, "past the end");
-    CHECK_ERR(kiln_npy_parse((const unsigned char *)"garbage!!!!", 11, "g.npy", SIZE_MAX, &t), KILN_ERR_PARSE,
-              "magic");
+    CHECK_ERR(kiln_npy_parse((const unsigned char *)"garbage!!!!", 11, "g.npy", SIZE_MAX, &t), KILN_ERR_PARSE, "magic");
 }
 
 static void test_npy_write_read(void)
@@ -132,8 +134,37 @@ static void test_npy_write_read(void)
     remove("test_core_roundtrip.npy");
 }
 
+/* The name index: every name found, the first of a name kept, unknown
+ * names absent, and no more than half its slots filled. */
+static void test_name_index(void)
+{
+    static kiln_name_index ix;
+    static char names[KILN_NAME_INDEX_SLOTS][16];
+    int items[KILN_NAME_INDEX_SLOTS];
+    int added = 0;
+    for (int i = 0; i < KILN_NAME_INDEX_SLOTS; i++) {
+        snprintf(names[i], sizeof names[i], "Op%d", i);
+        if (!kiln_name_index_add(&ix, names[i], &items[i]))
+            break;
+        added++;
+    }
+    CHECK(added == KILN_NAME_INDEX_SLOTS / 2);
+    int found = 1;
+    for (int i = 0; i < added; i++)
+        found &= kiln_name_index_find(&ix, names[i]) == &items[i];
+    CHECK(found);
+    char again[16];
+    strcpy(again, "Op7"); /* another string with a name already there */
+    CHECK(kiln_name_index_find(&ix, again) == &items[7]);
+    CHECK(kiln_name_index_find(&ix, "Conv") == NULL && kiln_name_index_find(&ix, "") == NULL);
+    kiln_name_index small = {0};
+    CHECK(kiln_name_index_add(&small, "Relu", &items[0]) && kiln_name_index_add(&small, "Relu", &items[1]));
+    CHECK(kiln_name_index_find(&small, "Relu") == &items[0] && small.used == 1);
+}
+
 int main(void)
 {
+    test_name_index();
     test_f16_round_trip();
     test_bf16_and_minifloats();
     test_store_load();
