@@ -67,6 +67,9 @@ static const nhwc_case cases[] = {
     {"depthwise", {"5x5 p2, HardSwish", 1, 6, 14, 12, 6, 5, 5, 6, 1, 1, {2, 2, 2, 2}, 0, 0, "HardSwish", 0, 0}},
     {"depthwise", {"5x5 d2, Sigmoid + Z", 1, 6, 14, 12, 6, 5, 5, 6, 1, 2, {4, 4, 4, 4}, 1, 1, "Sigmoid", 0, 0}},
     {"depthwise", {"3x3 asym, LeakyRelu", 1, 5, 6, 8, 5, 3, 3, 5, 1, 1, {0, 2, 1, 0}, 1, 0, "LeakyRelu", 0.1f, 0}},
+    {"depthwise", {"3x3 s2 unpadded, 24 channels", 1, 24, 11, 10, 24, 3, 3, 24, 2, 1, {0, 0, 0, 0}, 1, 0, NULL, 0, 0}},
+    {"depthwise", {"3x3 s2 asym, 17 channels + Z", 2, 17, 9, 12, 17, 3, 3, 17, 2, 1, {0, 1, 1, 0}, 0, 1, "Relu", 0, 0}},
+    {"depthwise", {"3x3 s1 unpadded, 3 columns", 1, 8, 5, 3, 8, 3, 3, 8, 1, 1, {0, 0, 0, 0}, 1, 0, NULL, 0, 0}},
     {"large", {"56x56 64->64 3x3, Relu + Z", 1, 64, 56, 56, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, 1, 1, "Relu", 0, 0}},
     {"large", {"depthwise 56x56x64, Clip", 1, 64, 56, 56, 64, 3, 3, 64, 1, 1, {1, 1, 1, 1}, 1, 0, "Clip", 0, 6}},
 };
@@ -262,8 +265,8 @@ static void test_case(const nhwc_case *c, group_stats *gs, int *used)
             for (int i = 0; i < n && i < MAX_TACTICS; i++) {
                 /* under the ceiling, as the tuner would: only tactics whose workspace fits (the gemm
                  * tactic's always does: it cuts its im2col blocks to the ceiling) */
-                if (!tactics[i].supports(&r.ctx) || (tactics[i].workspace(&r.ctx) > r.ctx.max_bytes &&
-                                                     &tactics[i] != gemm))
+                if (!tactics[i].supports(&r.ctx) ||
+                    (tactics[i].workspace(&r.ctx) > r.ctx.max_bytes && &tactics[i] != gemm))
                     continue;
                 used[i] += pass == 0;
                 e = check_run(tactics[i].name, k, &r.ctx, &tactics[i], r.ref, whens[pass]);
