@@ -257,11 +257,18 @@ static kiln_status read_node(const kiln_op_ctx *ctx, int data, kiln_ct_conv *c, 
     return KILN_OK;
 }
 
-static void mems_free(dn_mems *m)
+/* Destroys the memory objects m holds (those bound so far). */
+static void mems_destroy(dn_mems *m)
 {
-    for (int i = 0; m && i < N_MEMS; i++)
+    for (int i = 0; i < N_MEMS; i++)
         if (m->m[i])
             dnnl_memory_destroy(m->m[i]);
+}
+
+static void mems_free(dn_mems *m)
+{
+    if (m)
+        mems_destroy(m);
     free(m);
 }
 
@@ -521,14 +528,12 @@ static kiln_status weights_fill(dn_prim *p, const kiln_ct_conv *c, uint64_t fp, 
     }
     dnnl_stream_t stream;
     KILN_TRY(thread_stream(&stream));
-    dnnl_memory_t a = NULL, b = NULL;
-    kiln_status st = run_reorder(p->w_in, &a, &p->w_user, c->w, &b, &p->w, w->data, stream);
+    dn_mems once = {{NULL}}; /* a reorder made once per weights: its memory objects are not kept */
+    kiln_status st =
+        run_reorder(p->w_in, &once.m[M_SRC_FROM], &p->w_user, c->w, &once.m[M_SRC_TO], &p->w, w->data, stream);
     if (st == KILN_OK)
         st = dn_check(dnnl_stream_wait(stream), "reordering the weights");
-    if (a)
-        dnnl_memory_destroy(a);
-    if (b)
-        dnnl_memory_destroy(b);
+    mems_destroy(&once);
     w->user = c->w;
     w->fingerprint = st == KILN_OK ? fp : 0;
     return st;
@@ -709,9 +714,8 @@ static kiln_status onednn_run(kiln_op_ctx *ctx, void *ws, int fused)
             p->mems = calloc(1, sizeof *p->mems); /* only the holder touches p->mems */
         dn_mems local = {{NULL}}, *m = held && p->mems ? p->mems : &local;
         st = execute(p, w, &c, z ? z->data : NULL, ws, stream, m);
-        for (int i = 0; m == &local && i < N_MEMS; i++)
-            if (local.m[i])
-                dnnl_memory_destroy(local.m[i]);
+        if (m == &local)
+            mems_destroy(&local);
         if (held)
             atomic_flag_clear(&p->busy);
     }
